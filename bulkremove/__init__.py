@@ -1,0 +1,5 @@
+"""bulkremove: async bulk removal of records from Thulium outbound campaigns."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""``python -m bulkremove`` runs the command line."""
+
+from bulkremove.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,133 @@
+"""The exceptions of bulkremove, and what each one tells the engine to do.
+
+Per-record results (REMOVED, NOT_EXIST, CALL_IN_PROGRESS, ...) are values, never exceptions.
+An exception means that a whole request, or the run itself, is in trouble::
+
+    BulkRemoveError
+    ├── UsageError                 refused before anything is sent (exit 2)
+    │   ├── ConfigError            a setting is invalid: names the key and where it came from
+    │   └── InputError             an input line is invalid: names the file and the line
+    ├── JournalError               the journal cannot be used (corrupt, foreign, locked)
+    └── ApiError                   a request did not give a usable per-record answer
+        ├── FatalApiError          abort the run, send nothing more (exit 3)
+        │   ├── AuthenticationError     401: bad credentials
+        │   ├── PermissionDeniedError   403: the API user lacks permission for the method
+        │   ├── CampaignNotFoundError   404: unknown campaign (or URI)
+        │   └── TlsError                certificate or handshake failure
+        ├── TransientApiError      retry the whole batch later, with backoff
+        │   ├── ThrottledError          429 (carries Retry-After)
+        │   ├── ServerError             5xx (carries Retry-After when given)
+        │   ├── RequestTimeoutError     no answer in time; the request may have been carried out
+        │   ├── ConnectionLostError     connection failed or dropped
+        │   └── BadAnswerError          a body that is not the expected JSON object
+        ├── UrlTooLongError        split the batch and lower the byte budget (414, or 400 naming it)
+        └── BatchRejectedError     any other answer: the batch's records fail, the run goes on
+
+Lower-level errors (aiohttp, ssl, OSError) are mapped to this tree in one place, the client.
+"""
+
+from __future__ import annotations
+
+
+class BulkRemoveError(Exception):
+    """Base of every error raised by bulkremove."""
+
+
+class UsageError(BulkRemoveError):
+    """The run is refused before anything is sent."""
+
+
+class ConfigError(UsageError):
+    """A setting is invalid; the message names the key, its source and what is allowed."""
+
+
+class InputError(UsageError):
+    """Input is invalid; the message names the file, the line and the offending text."""
+
+
+class JournalError(BulkRemoveError):
+    """The journal file cannot be used."""
+
+
+class ApiError(BulkRemoveError):
+    """A request to the API did not give a usable per-record answer.
+
+    ``status`` is the HTTP status when there was one, ``body`` a bounded excerpt of the raw answer.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, body: bytes = b"") -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+class FatalApiError(ApiError):
+    """The run cannot go on: nothing more is sent."""
+
+
+class AuthenticationError(FatalApiError):
+    """401: the credentials were refused."""
+
+
+class PermissionDeniedError(FatalApiError):
+    """403: the API user lacks permission for this method."""
+
+
+class CampaignNotFoundError(FatalApiError):
+    """404: the campaign (or the URI) does not exist."""
+
+
+class TlsError(FatalApiError):
+    """The TLS handshake or certificate verification failed."""
+
+
+class TransientApiError(ApiError):
+    """The batch may succeed later; ``retry_after`` is the server's wish in seconds, if any."""
+
+    #: True when the request may have been carried out although its answer never arrived.
+    answer_lost: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        body: bytes = b"",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, body=body)
+        self.retry_after = retry_after
+
+
+class ThrottledError(TransientApiError):
+    """429: too many requests."""
+
+
+class ServerError(TransientApiError):
+    """5xx: the server failed."""
+
+
+class RequestTimeoutError(TransientApiError):
+    """No complete answer within the request time-out."""
+
+    answer_lost = True
+
+
+class ConnectionLostError(TransientApiError):
+    """The connection could not be made, or broke before the answer was read."""
+
+    def __init__(self, message: str, *, answer_lost: bool) -> None:
+        super().__init__(message)
+        self.answer_lost = answer_lost
+
+
+class BadAnswerError(TransientApiError):
+    """The body is not the expected JSON object (HTML from a proxy, truncated, too large)."""
+
+
+class UrlTooLongError(ApiError):
+    """The server refused the request-target as too long: split the batch."""
+
+
+class BatchRejectedError(ApiError):
+    """An answer that fits no other class; the batch's records are marked failed with it."""
