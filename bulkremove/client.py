@@ -1,0 +1,183 @@
+"""The Thulium batch-delete client: the one module that imports aiohttp.
+
+One ``ClientSession`` per run, keep-alive, a pool sized to the concurrency, the Authorization
+header built once. Every lower-level failure is mapped here, and only here, to the tree in
+:mod:`bulkremove.errors`.
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+from collections.abc import Sequence
+from types import TracebackType
+
+import aiohttp
+import yarl
+
+from bulkremove import __version__
+from bulkremove.answers import (
+    Outcome,
+    error_message,
+    mentions_url_length,
+    parse_outcomes,
+    parse_retry_after,
+)
+from bulkremove.batching import build_query, records_path
+from bulkremove.errors import (
+    ApiError,
+    AuthenticationError,
+    BadAnswerError,
+    BatchRejectedError,
+    CampaignNotFoundError,
+    ConfigError,
+    ConnectionLostError,
+    PermissionDeniedError,
+    RequestTimeoutError,
+    ServerError,
+    ThrottledError,
+    TlsError,
+    UrlTooLongError,
+)
+from bulkremove.settings import Settings
+
+
+def make_ssl_context(verify_tls: bool, ca_bundle: str | None) -> ssl.SSLContext:
+    """The TLS context: system CAs plus ``ca_bundle``; no verification only when asked."""
+    context = ssl.create_default_context()
+    if ca_bundle:
+        try:
+            context.load_verify_locations(cafile=ca_bundle)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"ca_bundle {ca_bundle} cannot be loaded: {exc}") from None
+    if not verify_tls:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class Client:
+    """Sends batch DELETEs for one run. Use as ``async with Client(settings) as client``."""
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.base_url:
+            raise ConfigError("no API root (base_url) is set")
+        self._settings = settings
+        self._base = yarl.URL(settings.base_url)
+        self._origin = self._base.origin()
+        self._base_path = self._base.raw_path
+        self._auth = aiohttp.encode_basic_auth(settings.username, settings.password)
+        self._max_body = settings.max_body_bytes
+        self._session: aiohttp.ClientSession | None = None
+
+    def path(self, campaign: str) -> str:
+        """The encoded path of the campaign's batch endpoint (what batching budgets against)."""
+        return records_path(self._base_path, campaign)
+
+    def url(self, campaign: str, ids: Sequence[int]) -> yarl.URL:
+        """The exact URL sent for ``ids``: already encoded, so yarl sends it unchanged."""
+        target = f"{self.path(campaign)}?{build_query(ids)}"
+        return self._origin.join(yarl.URL(target, encoded=True))
+
+    async def __aenter__(self) -> Client:
+        settings = self._settings
+        connector = aiohttp.TCPConnector(
+            limit=settings.concurrency,
+            limit_per_host=settings.concurrency,
+            ssl=make_ssl_context(settings.verify_tls, settings.ca_bundle),
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(
+                total=settings.request_timeout, sock_connect=settings.connect_timeout
+            ),
+            headers={
+                "Authorization": self._auth,
+                "Accept": "application/json",
+                "User-Agent": f"bulkremove/{__version__}",
+            },
+            skip_auto_headers=("Content-Type",),
+            raise_for_status=False,
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def delete_batch(self, campaign: str, ids: Sequence[int]) -> list[Outcome]:
+        """Remove ``ids`` from ``campaign``: one outcome per id, in order, or an ApiError."""
+        if self._session is None:
+            raise RuntimeError("Client used outside 'async with'")
+        url = self.url(campaign, ids)
+        try:
+            async with self._session.delete(url, allow_redirects=False) as response:
+                status = response.status
+                body = await self._read_body(response)
+                retry_after = response.headers.get("Retry-After")
+        except ApiError:
+            raise
+        except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as exc:
+            raise TlsError(f"TLS failure talking to {self._origin}: {exc}") from None
+        except aiohttp.ConnectionTimeoutError:
+            raise ConnectionLostError(
+                f"could not connect to {self._origin} in time", answer_lost=False
+            ) from None
+        except TimeoutError:
+            raise RequestTimeoutError(
+                f"no answer within {self._settings.request_timeout:g} s"
+            ) from None
+        except aiohttp.ClientConnectorError as exc:
+            raise ConnectionLostError(
+                f"could not connect to {self._origin}: {exc.strerror or exc}", answer_lost=False
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise ConnectionLostError(
+                f"connection lost before the answer: {type(exc).__name__}: {exc}",
+                answer_lost=True,
+            ) from None
+        if status == 200 or status == 207:
+            return parse_outcomes(body, ids)
+        raise self._error(status, body, retry_after)
+
+    async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
+        """The body, refused past ``max_body_bytes`` without reading the rest."""
+        length = response.content_length
+        if length is not None and length > self._max_body:
+            raise BadAnswerError(
+                f"answer of {length} bytes is over the {self._max_body}-byte cap",
+                status=response.status,
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(65536):
+            size += len(chunk)
+            if size > self._max_body:
+                raise BadAnswerError(
+                    f"answer is over the {self._max_body}-byte cap", status=response.status
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _error(self, status: int, body: bytes, retry_after: str | None) -> ApiError:
+        message = error_message(status, body)
+        wait = parse_retry_after(retry_after, time.time())
+        if status == 401:
+            return AuthenticationError(message, status=status, body=body)
+        if status == 403:
+            return PermissionDeniedError(message, status=status, body=body)
+        if status == 404:
+            return CampaignNotFoundError(message, status=status, body=body)
+        if status == 414 or (status == 400 and mentions_url_length(body)):
+            return UrlTooLongError(message, status=status, body=body)
+        if status == 429:
+            return ThrottledError(message, status=status, body=body, retry_after=wait)
+        if status >= 500 or status == 408:
+            return ServerError(message, status=status, body=body, retry_after=wait)
+        return BatchRejectedError(message, status=status, body=body)

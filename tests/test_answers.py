@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import email.utils
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bulkremove.answers import (
+    CALL_IN_PROGRESS,
+    MALFORMED,
+    MISSING,
+    NOT_EXIST,
+    REMOVED,
+    error_message,
+    mentions_url_length,
+    parse_outcomes,
+    parse_retry_after,
+)
+from bulkremove.errors import BadAnswerError
+
+
+def test_documented_example() -> None:
+    body = (
+        b'{"441": {"http_status": 200, "record_id": 5235, "status": "REMOVED"},'
+        b' "442": {"http_status": 404, "status":"NOT_EXIST"}}'
+    )
+    outcomes = parse_outcomes(body, [441, 442])
+    assert [(o.customer_id, o.status, o.record_id, o.detail) for o in outcomes] == [
+        (441, REMOVED, 5235, None),
+        (442, NOT_EXIST, None, None),
+    ]
+
+
+def test_call_in_progress_missing_unknown_and_malformed() -> None:
+    body = orjson.dumps(
+        {
+            "1": {"http_status": 409, "status": CALL_IN_PROGRESS},
+            "3": {"http_status": 500, "status": "LOCKED_BY_ADMIN"},
+            "4": {"status": 7},
+            "5": "REMOVED",
+            "99": {"http_status": 200, "status": REMOVED, "record_id": 1},
+        }
+    )
+    out = {o.customer_id: o for o in parse_outcomes(body, [1, 2, 3, 4, 5])}
+    assert out[1].status == CALL_IN_PROGRESS
+    assert out[2].status == MISSING
+    assert out[3].status == "LOCKED_BY_ADMIN"
+    assert out[3].detail is not None and "LOCKED_BY_ADMIN" in out[3].detail
+    assert out[4].status == MALFORMED
+    assert out[5].status == MALFORMED
+    assert 99 not in out, "ids that were not asked for are ignored"
+
+
+@pytest.mark.parametrize("record_id", [-5, 0, "12", 1.5, None, True])
+def test_removed_with_unusable_record_id_keeps_the_entry(record_id: object) -> None:
+    body = orjson.dumps({"7": {"status": REMOVED, "record_id": record_id}})
+    (outcome,) = parse_outcomes(body, [7])
+    assert outcome.status == REMOVED
+    assert outcome.record_id is None
+    assert outcome.detail is not None
+
+
+@pytest.mark.parametrize(
+    "body", [b"<html>502 Bad Gateway</html>", b"[1, 2]", b'"x"', b"", b"{", b"[" * 5000]
+)
+def test_not_an_object_is_a_bad_answer(body: bytes) -> None:
+    with pytest.raises(BadAnswerError):
+        parse_outcomes(body, [1])
+
+
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_never_crash(body: bytes) -> None:
+    try:
+        outcomes = parse_outcomes(body, [1, 2])
+    except BadAnswerError:
+        return
+    assert [o.customer_id for o in outcomes] == [1, 2]
+    assert all(o.status != REMOVED for o in outcomes) or b"REMOVED" in body
+
+
+def test_error_message_uses_documented_body() -> None:
+    body = b'{"request_id": "abc123", "errors": [{"message": "Unauthorized", "code": 401}]}'
+    assert error_message(401, body) == "HTTP 401: Unauthorized (code 401) [request_id abc123]"
+    assert (
+        error_message(502, b"<html> Bad\n gateway </html>")
+        == "HTTP 502: <html> Bad gateway </html>"
+    )
+    assert error_message(500, b"") == "HTTP 500"
+
+
+def test_url_length_mentions() -> None:
+    assert mentions_url_length(b'{"errors":[{"message":"Request URI too long"}]}')
+    assert mentions_url_length(b"URL length exceeded")
+    assert not mentions_url_length(b'{"errors":[{"message":"customer_id must be integer"}]}')
+
+
+def test_retry_after_forms() -> None:
+    now = 1_700_000_000.0
+    assert parse_retry_after("7", now) == 7.0
+    assert parse_retry_after(" 1.5 ", now) == 1.5
+    date = email.utils.formatdate(now + 30, usegmt=True)
+    assert parse_retry_after(date, now) == pytest.approx(30.0)
+    assert parse_retry_after(email.utils.formatdate(now - 30, usegmt=True), now) == 0.0
+    for bad in (None, "", "soon", "-3", "nan"):
+        assert parse_retry_after(bad, now) is None
