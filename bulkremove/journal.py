@@ -1,0 +1,632 @@
+"""The journal: the run's single source of truth, a SQLite file. The only module with SQL.
+
+Schema (version 1), readable from the ``sqlite3`` shell::
+
+    meta(key TEXT PRIMARY KEY, value TEXT)          -- every value is JSON
+    campaigns(id INTEGER PRIMARY KEY, campaign TEXT UNIQUE)
+    states(code INTEGER PRIMARY KEY, name TEXT UNIQUE)  -- 0 pending, 1 removed, 2 not_found,
+                                                        -- 3 in_call, 4 failed
+    records(campaign_key, customer_id, state, record_id, attempts, first_attempt_at,
+            last_attempt_at, first_call_at, answer_lost, detail)  WITHOUT ROWID,
+            PRIMARY KEY (campaign_key, customer_id)
+    records_view                                    -- records with names and ISO times
+
+``records`` stores the campaign as a small key into ``campaigns`` and the state as a code, so a row
+of a pending record takes about 20 bytes (10,000,000 rows: about 200 MB). The primary key is how
+duplicates are dropped and gives each campaign's ids in ascending order for keyset pagination.
+Times are unix seconds (REAL). ``attempts`` counts requests that carried the record;
+``first_call_at`` is the first CALL_IN_PROGRESS answer (the engine's call deadline starts there);
+``answer_lost`` says an earlier attempt's answer never arrived, so a later NOT_EXIST may mean that
+attempt removed the record; ``detail`` is the last unexpected answer or reason, verbatim.
+
+Meta keys written here: ``schema_version``, ``tool``, ``tool_version``, ``created_at`` and
+``settings`` (the run's effective settings, never the password). Callers add others (input
+statistics, ``finished_at``, ``exit_code``) with :meth:`Journal.set_meta`.
+
+``PRAGMA application_id`` marks the file as a bulkremove journal and ``PRAGMA user_version``
+holds the schema version: a file of another program, or of a newer schema, is refused.
+
+Durability: WAL with ``synchronous=NORMAL``. A committed transaction is in the WAL file when the
+commit returns, so it survives the process being killed (even SIGKILL); only an OS crash or power
+loss can lose the last commits, never corrupt the file.
+
+One writer at a time: :meth:`Journal.create` and ``Journal.open(path, write=True)`` hold an
+exclusive ``flock`` on ``<journal>.lock``, which holds the holder's pid. The lock file is left in
+place on close (removing it would race with a process about to lock it). Read-only opens (report,
+export) take no lock; WAL lets them read while a run writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, NamedTuple, Self
+
+import orjson
+
+from bulkremove import __version__
+from bulkremove.errors import JournalError
+
+APPLICATION_ID = int.from_bytes(b"BRMJ", "big")
+SCHEMA_VERSION = 1
+TOOL = "bulkremove"
+
+State = Literal["pending", "removed", "not_found", "in_call", "failed"]
+STATES: tuple[State, ...] = ("pending", "removed", "not_found", "in_call", "failed")
+_CODE: dict[str, int] = {name: code for code, name in enumerate(STATES)}
+PENDING, REMOVED, NOT_FOUND, IN_CALL, FAILED = range(len(STATES))
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_LOCK_SUFFIX = ".lock"
+_WAL_LIMIT = 64 << 20  # bytes the WAL file is cut back to after a checkpoint
+_SORT_THREADS = 2  # helper threads for SQLite's sorter when merging a large ingest
+
+
+class JournalUpdate(NamedTuple):
+    """One attempt's outcome for one record, applied by :meth:`Journal.record_outcomes`.
+
+    ``state`` is the record's new state: ``pending`` when it will be tried again (a retry after
+    CALL_IN_PROGRESS, or a transient failure). ``at`` is the attempt's time in unix seconds.
+    ``in_call`` marks a CALL_IN_PROGRESS answer: ``first_call_at`` is set if still unset.
+    ``answer_lost`` marks an attempt whose answer never came (time-out, dropped connection); the
+    flag stays set for good. ``detail`` is the raw answer or reason for anything unexpected; None
+    keeps the previous detail. ``record_id`` None keeps the previous one.
+    """
+
+    campaign: str
+    customer_id: int
+    state: State
+    at: float
+    record_id: int | None = None
+    in_call: bool = False
+    answer_lost: bool = False
+    detail: str | None = None
+
+
+class JournalRecord(NamedTuple):
+    """Everything the journal knows of one record (see the module docstring)."""
+
+    campaign: str
+    customer_id: int
+    state: State
+    record_id: int | None
+    attempts: int
+    first_attempt_at: float | None
+    last_attempt_at: float | None
+    first_call_at: float | None
+    answer_lost: bool
+    detail: str | None
+
+
+_SCHEMA = f"""
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE campaigns (
+    id       INTEGER PRIMARY KEY,
+    campaign TEXT NOT NULL UNIQUE
+);
+CREATE TABLE states (
+    code INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+INSERT INTO states (code, name) VALUES {", ".join(f"({c}, '{n}')" for c, n in enumerate(STATES))};
+CREATE TABLE records (
+    campaign_key     INTEGER NOT NULL REFERENCES campaigns (id),
+    customer_id      INTEGER NOT NULL,
+    state            INTEGER NOT NULL DEFAULT {PENDING} REFERENCES states (code),
+    record_id        INTEGER,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    first_attempt_at REAL,
+    last_attempt_at  REAL,
+    first_call_at    REAL,
+    answer_lost      INTEGER NOT NULL DEFAULT 0,
+    detail           TEXT,
+    PRIMARY KEY (campaign_key, customer_id)
+) WITHOUT ROWID;
+CREATE VIEW records_view AS
+SELECT c.campaign, r.customer_id, s.name AS state, r.record_id, r.attempts,
+       strftime('%Y-%m-%dT%H:%M:%fZ', r.first_attempt_at, 'unixepoch') AS first_attempt,
+       strftime('%Y-%m-%dT%H:%M:%fZ', r.last_attempt_at, 'unixepoch') AS last_attempt,
+       strftime('%Y-%m-%dT%H:%M:%fZ', r.first_call_at, 'unixepoch') AS first_call,
+       r.answer_lost, r.detail
+FROM records AS r
+JOIN campaigns AS c ON c.id = r.campaign_key
+JOIN states AS s ON s.code = r.state;
+PRAGMA application_id = {APPLICATION_ID};
+PRAGMA user_version = {SCHEMA_VERSION};
+"""
+
+# ?1 state, ?2 record_id, ?3 at, ?4 in_call, ?5 answer_lost, ?6 detail, ?7 campaign_key,
+# ?8 customer_id
+_UPDATE = """
+UPDATE records SET
+    state = ?1,
+    record_id = coalesce(?2, record_id),
+    attempts = attempts + 1,
+    first_attempt_at = coalesce(first_attempt_at, ?3),
+    last_attempt_at = ?3,
+    first_call_at = CASE WHEN ?4 THEN coalesce(first_call_at, ?3) ELSE first_call_at END,
+    answer_lost = answer_lost OR ?5,
+    detail = coalesce(?6, detail)
+WHERE campaign_key = ?7 AND customer_id = ?8
+"""
+
+
+class Journal:
+    """An open journal file. Synchronous; use from one thread at a time."""
+
+    def __init__(
+        self, path: Path, connection: sqlite3.Connection, lock_fd: int | None, writable: bool
+    ) -> None:
+        self.path = path
+        self.writable = writable
+        self._con = connection
+        self._lock_fd = lock_fd
+        self._keys: dict[str, int] = {}
+        self._names: dict[int, str] = {}
+        self._load_campaigns()
+
+    # -- opening and closing
+
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], settings: Mapping[str, object]) -> Journal:
+        """Create a new journal at ``path`` (parents too) holding ``settings``.
+
+        Refuses a file that exists and is not empty, and a journal locked by another process.
+        """
+        if "password" in settings:
+            raise ValueError("the settings written to the journal must not hold the password")
+        target = Path(path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise JournalError(f"cannot create the folder of journal {target}: {exc}") from exc
+        lock_fd = _lock(target)
+        try:
+            for existing in (target, Path(f"{target}-wal")):
+                if existing.exists() and existing.stat().st_size > 0:
+                    raise JournalError(
+                        f"journal {existing} already exists: resume it, or choose another path"
+                    )
+            with _closing_on_error(None, f"cannot create journal {target}"):
+                con = _connect(target, writable=True)
+            with _closing_on_error(con, f"cannot create journal {target}"):
+                con.execute("PRAGMA journal_mode = WAL")
+                con.executescript(f"BEGIN;{_SCHEMA}")
+                meta = {
+                    "schema_version": SCHEMA_VERSION,
+                    "tool": TOOL,
+                    "tool_version": __version__,
+                    "created_at": time.time(),
+                    "settings": dict(settings),
+                }
+                con.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)",
+                    [(key, _dump(value)) for key, value in meta.items()],
+                )
+                con.execute("COMMIT")
+                return cls(target, con, lock_fd, writable=True)
+        except BaseException:
+            _unlock(lock_fd)
+            raise
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, write: bool = False) -> Journal:
+        """Open an existing journal; ``write=True`` takes the lock (for resume).
+
+        Refuses a missing, empty, non-SQLite, foreign, newer or damaged file, saying which.
+        """
+        target = Path(path)
+        _check_header(target)
+        lock_fd = _lock(target) if write else None
+        try:
+            with _closing_on_error(None, f"cannot open journal {target}"):
+                con = _connect(target, writable=write)
+            with _closing_on_error(con, f"journal {target} is damaged or unreadable"):
+                _check_identity(con, target)
+                return cls(target, con, lock_fd, writable=write)
+        except BaseException:
+            _unlock(lock_fd)
+            raise
+
+    def close(self) -> None:
+        """Close the file (checkpointing the WAL) and release the lock."""
+        try:
+            self._con.close()
+        finally:
+            _unlock(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- ingest
+
+    def add_pending(self, batches: Iterable[tuple[str, Sequence[int]]]) -> int:
+        """Add ``(campaign, customer ids)`` batches as pending records; return how many were new.
+
+        Ids already in the journal (or repeated in the input) are ignored. The whole call is one
+        transaction: the ids are first staged unsorted in a temporary table, then merged into
+        ``records`` in key order, which is several times faster than inserting shuffled ids into
+        the primary key one by one. If ``batches`` raises, nothing is added.
+        """
+        self._check_writable()
+        con = self._con
+        with self._failing("adding pending records"):
+            con.execute("DROP TABLE IF EXISTS temp.staging")
+            con.execute(
+                "CREATE TEMP TABLE staging (campaign_key INTEGER NOT NULL, customer_id INTEGER"
+                " NOT NULL)"
+            )
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                try:
+                    for campaign, ids in batches:
+                        if ids:
+                            con.execute(
+                                "INSERT INTO temp.staging SELECT ?, value FROM json_each(?)",
+                                (self._campaign_key(campaign), _json_ids(ids)),
+                            )
+                    added = con.execute(
+                        "INSERT OR IGNORE INTO records (campaign_key, customer_id)"
+                        " SELECT campaign_key, customer_id FROM temp.staging"
+                        " ORDER BY campaign_key, customer_id"
+                    ).rowcount
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.rollback()
+                    self._load_campaigns()  # forget keys handed out in the lost transaction
+                    raise
+            finally:
+                con.execute("DROP TABLE IF EXISTS temp.staging")
+            # a large merge leaves a WAL as big as the records: fold it in and cut it back now
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return added
+
+    # -- reading work
+
+    def campaigns(self) -> list[str]:
+        """The campaigns that have records, sorted."""
+        self._refresh_campaigns()
+        return sorted(self._keys)
+
+    def pending_page(self, campaign: str, after: int, limit: int) -> list[int]:
+        """Up to ``limit`` pending ids of ``campaign`` greater than ``after``, ascending."""
+        key = self._key_of(campaign)
+        if key is None:
+            return []
+        with self._failing("reading pending records"):
+            rows = self._con.execute(
+                "SELECT customer_id FROM records"
+                " WHERE campaign_key = ? AND customer_id > ? AND state = ?"
+                " ORDER BY customer_id LIMIT ?",
+                (key, after, PENDING, limit),
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def count_pending(self) -> int:
+        """How many records are pending, over all campaigns."""
+        with self._failing("counting pending records"):
+            row = self._con.execute(
+                "SELECT count(*) FROM records WHERE state = ?", (PENDING,)
+            ).fetchone()
+        return int(row[0])
+
+    # -- recording results
+
+    def record_outcomes(self, updates: Sequence[JournalUpdate]) -> None:
+        """Apply ``updates`` in one transaction: durable once this returns.
+
+        Raises JournalError, changing nothing, if any update names a record not in the journal.
+        """
+        self._check_writable()
+        if not updates:
+            return
+        try:
+            params = [
+                (
+                    _CODE[u.state],
+                    u.record_id,
+                    u.at,
+                    u.in_call,
+                    u.answer_lost,
+                    u.detail,
+                    self._keys[u.campaign],
+                    u.customer_id,
+                )
+                for u in updates
+            ]
+        except KeyError as exc:
+            raise JournalError(f"outcome for unknown campaign or state {exc}") from exc
+        con = self._con
+        with self._failing("recording outcomes"):
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                changed = con.executemany(_UPDATE, params).rowcount
+                if changed != len(params):
+                    raise JournalError(
+                        f"{len(params) - changed} of {len(params)} outcomes name records"
+                        " that are not in the journal"
+                    )
+                con.execute("COMMIT")
+            except BaseException:
+                con.rollback()
+                raise
+
+    def reset_for_resume(self) -> int:
+        """Put ``in_call`` and ``failed`` records back to ``pending``; return how many.
+
+        Attempts are kept. ``first_call_at`` is cleared on every record that will be tried again,
+        so a resumed run gives each call a fresh deadline.
+        """
+        self._check_writable()
+        con = self._con
+        with self._failing("resetting records for resume"):
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                moved = con.execute(
+                    "UPDATE records SET state = ?, first_call_at = NULL WHERE state IN (?, ?)",
+                    (PENDING, IN_CALL, FAILED),
+                ).rowcount
+                con.execute(
+                    "UPDATE records SET first_call_at = NULL"
+                    " WHERE state = ? AND first_call_at IS NOT NULL",
+                    (PENDING,),
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.rollback()
+                raise
+        return moved
+
+    # -- reporting
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Records per campaign per state; every state is present, zeros included."""
+        self._refresh_campaigns()
+        result: dict[str, dict[str, int]] = {
+            name: dict.fromkeys(STATES, 0) for name in sorted(self._keys)
+        }
+        # one sum per state, grouped in key order: no temporary B-tree over 10^7 rows
+        sums = ", ".join(f"sum(state = {code})" for code in range(len(STATES)))
+        with self._failing("counting records"):
+            rows = self._con.execute(
+                f"SELECT campaign_key, {sums} FROM records GROUP BY campaign_key"
+            ).fetchall()
+        for key, *numbers in rows:
+            result[self._names[key]] = dict(zip(STATES, numbers, strict=True))
+        return result
+
+    def count_not_found_after_lost_answer(self) -> int:
+        """Records not found after an attempt whose answer was lost: probably removed by us."""
+        with self._failing("counting records"):
+            (count,) = self._con.execute(
+                "SELECT count(*) FROM records WHERE state = ? AND answer_lost",
+                (NOT_FOUND,),
+            ).fetchone()
+        return int(count)
+
+    def ids_in_states(
+        self, states: Iterable[State], campaign: str | None = None
+    ) -> Iterator[tuple[str, int]]:
+        """Stream ``(campaign, customer id)`` of records in ``states``, by campaign then id."""
+        codes = sorted({_CODE[state] for state in states})
+        if not codes:
+            return
+        self._refresh_campaigns()
+        names = sorted(self._keys) if campaign is None else [campaign]
+        marks = ", ".join("?" * len(codes))
+        sql = (
+            "SELECT customer_id FROM records"
+            f" WHERE campaign_key = ? AND state IN ({marks}) ORDER BY customer_id"
+        )
+        for name in names:
+            key = self._keys.get(name)
+            if key is None:
+                continue
+            with self._failing("reading records"):
+                cursor = self._con.execute(sql, (key, *codes))
+            try:
+                while True:
+                    with self._failing("reading records"):
+                        rows = cursor.fetchmany(10_000)
+                    if not rows:
+                        break
+                    for (customer_id,) in rows:
+                        yield name, customer_id
+            finally:
+                cursor.close()
+
+    def record(self, campaign: str, customer_id: int) -> JournalRecord | None:
+        """The journal's row for one record, or None if it has none."""
+        key = self._key_of(campaign)
+        if key is None:
+            return None
+        with self._failing("reading a record"):
+            row = self._con.execute(
+                "SELECT state, record_id, attempts, first_attempt_at, last_attempt_at,"
+                " first_call_at, answer_lost, detail FROM records"
+                " WHERE campaign_key = ? AND customer_id = ?",
+                (key, customer_id),
+            ).fetchone()
+        if row is None:
+            return None
+        state, record_id, attempts, first_at, last_at, call_at, lost, detail = row
+        return JournalRecord(
+            campaign,
+            customer_id,
+            STATES[state],
+            record_id,
+            attempts,
+            first_at,
+            last_at,
+            call_at,
+            bool(lost),
+            detail,
+        )
+
+    def set_meta(self, key: str, value: object) -> None:
+        """Store ``value`` (anything JSON can hold) under ``key``, replacing what was there."""
+        self._check_writable()
+        with self._failing("writing meta"):
+            self._con.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, _dump(value))
+            )
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        """The value stored under ``key``, or ``default``."""
+        with self._failing("reading meta"):
+            row = self._con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    # -- internals
+
+    def _campaign_key(self, campaign: str) -> int:
+        key = self._keys.get(campaign)
+        if key is None:
+            cursor = self._con.execute("INSERT INTO campaigns (campaign) VALUES (?)", (campaign,))
+            key = cursor.lastrowid
+            assert key is not None
+            self._keys[campaign] = key
+            self._names[key] = campaign
+        return key
+
+    def _key_of(self, campaign: str) -> int | None:
+        if campaign not in self._keys:
+            self._refresh_campaigns()
+        return self._keys.get(campaign)
+
+    def _refresh_campaigns(self) -> None:
+        if not self.writable:  # a run may be adding campaigns as we read
+            with self._failing("reading campaigns"):
+                self._load_campaigns()
+
+    def _load_campaigns(self) -> None:
+        rows = self._con.execute("SELECT id, campaign FROM campaigns").fetchall()
+        self._keys = {name: key for key, name in rows}
+        self._names = {key: name for key, name in rows}
+
+    def _check_writable(self) -> None:
+        if not self.writable:
+            raise JournalError(f"journal {self.path} is open read-only")
+
+    @contextlib.contextmanager
+    def _failing(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal {self.path}: {action} failed: {exc}") from exc
+
+
+@contextlib.contextmanager
+def _closing_on_error(con: sqlite3.Connection | None, message: str) -> Iterator[None]:
+    """Close ``con`` if the block fails; report SQLite's errors as JournalError(message)."""
+    try:
+        yield
+    except BaseException as exc:
+        if con is not None:
+            con.close()
+        if isinstance(exc, sqlite3.Error):
+            raise JournalError(f"{message}: {exc}") from exc
+        raise
+
+
+def _json_ids(ids: Sequence[int]) -> str:
+    return orjson.dumps(ids if isinstance(ids, list | tuple) else list(ids)).decode()
+
+
+def _dump(value: object) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _connect(path: Path, *, writable: bool) -> sqlite3.Connection:
+    if writable:
+        con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    else:
+        uri = path.resolve().as_uri() + "?mode=ro"
+        con = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    con.execute("PRAGMA busy_timeout = 5000")
+    if writable:
+        con.execute("PRAGMA synchronous = NORMAL")
+        con.execute(f"PRAGMA journal_size_limit = {_WAL_LIMIT}")
+        con.execute(f"PRAGMA threads = {_SORT_THREADS}")
+    return con
+
+
+def _check_header(path: Path) -> None:
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(_SQLITE_MAGIC))
+    except FileNotFoundError:
+        raise JournalError(f"no journal at {path}") from None
+    except OSError as exc:
+        raise JournalError(f"cannot read journal {path}: {exc}") from exc
+    if not head:
+        raise JournalError(f"{path} is empty, not a bulkremove journal")
+    if head != _SQLITE_MAGIC:
+        raise JournalError(f"{path} is not a bulkremove journal (not an SQLite database)")
+
+
+def _check_identity(con: sqlite3.Connection, path: Path) -> None:
+    app_id = con.execute("PRAGMA application_id").fetchone()[0]
+    version = con.execute("PRAGMA user_version").fetchone()[0]
+    if app_id != APPLICATION_ID:
+        raise JournalError(
+            f"{path} is an SQLite database of another program (application_id {app_id:#x}),"
+            " not a bulkremove journal"
+        )
+    if version > SCHEMA_VERSION:
+        raise JournalError(
+            f"journal {path} was written by a newer bulkremove (schema {version}; this version"
+            f" reads up to {SCHEMA_VERSION}): upgrade bulkremove"
+        )
+    if version < 1:
+        raise JournalError(f"journal {path} is incomplete (schema version {version})")
+
+
+def _lock_path(path: Path) -> Path:
+    return Path(f"{path}{_LOCK_SUFFIX}")
+
+
+def _lock(path: Path) -> int:
+    lock_path = _lock_path(path)
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise JournalError(f"cannot create the lock file {lock_path}: {exc}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+        os.close(fd)
+        raise JournalError(
+            f"journal {path} is in use by another bulkremove process (pid {holder})"
+        ) from None
+    except OSError as exc:
+        os.close(fd)
+        raise JournalError(f"cannot lock {lock_path}: {exc}") from exc
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def _unlock(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)  # closing the descriptor releases the flock
