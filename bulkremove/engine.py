@@ -1,0 +1,390 @@
+"""The removal engine: one task group owning the batcher, the workers and the journal writer.
+
+    journal ──pages──► batcher ──bounded stream──► N workers ──► API
+                          ▲                          │
+                          └── retry scheduler ◄──────┤ CALL_IN_PROGRESS
+                                                     └──► outcome buffer ──► journal (group commit)
+
+The run is over when the journal has no more pending ids to hand out, no batch is in flight,
+and the scheduler is empty; only then does the batcher close the stream. Retries feed back into
+the batcher, so the stream cannot be closed earlier.
+
+Memory is bounded by the concurrency and the page size, not by the number of records: fresh ids
+come from the journal a page at a time, and outcomes are committed a few times a second.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+
+from bulkremove.answers import CALL_IN_PROGRESS, NOT_EXIST, REMOVED, Outcome
+from bulkremove.backoff import Backoff, retry_after_delay
+from bulkremove.batching import Packer, check_budget, pack, target_length
+from bulkremove.client import Client
+from bulkremove.errors import (
+    BatchRejectedError,
+    ConfigError,
+    FatalApiError,
+    TransientApiError,
+    UrlTooLongError,
+)
+from bulkremove.journal import Journal, JournalUpdate
+from bulkremove.limiter import RateLimiter
+from bulkremove.logs import get_logger
+from bulkremove.scheduler import RetryScheduler, next_call_retry
+from bulkremove.settings import Settings
+
+PAGE_SIZE = 20_000
+"""Fresh ids read from the journal at a time."""
+COMMIT_INTERVAL = 0.2
+"""Seconds between group commits of outcomes."""
+MAX_BUFFERED = 50_000
+"""Outcomes waiting for a commit before workers wait for the writer."""
+RETRY_COALESCE = 1.0
+"""A retry batch without fresh ids takes along ids due within this many seconds, early."""
+BUDGET_SHRINK = 0.5
+"""After a 414 the byte budget becomes this share of the refused request-target's length.
+Halving finds the usual power-of-two limits of front servers (4 KiB, 2 KiB) in one or two steps."""
+
+
+@dataclass(slots=True)
+class Batch:
+    """One request's worth of ids of one campaign."""
+
+    campaign: str
+    ids: list[int]
+    calls: dict[int, tuple[float, int]] = field(default_factory=dict)
+    """For ids retried after CALL_IN_PROGRESS: (first such answer, monotonic; retries so far)."""
+    lost: bool = False
+    """An earlier try of this batch lost its answer, so a NOT_EXIST may be our own removal."""
+
+
+@dataclass(slots=True)
+class EngineStats:
+    """What the engine did, for the report and the log."""
+
+    requests: int = 0
+    batches: int = 0
+    by_error: dict[str, int] = field(default_factory=dict)
+    budget: int = 0
+    aborted: str | None = None
+
+
+class Engine:
+    """Removes every pending record of a journal. Call :meth:`run` once."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        journal: Journal,
+        client: Client,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._settings = settings
+        self._journal = journal
+        self._client = client
+        self._clock = clock
+        self._wall = wall_clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._limiter = RateLimiter(settings.rate, settings.rate_burst, clock=clock, sleep=sleep)
+        self._scheduler = RetryScheduler()
+        self._call_backoff = Backoff(settings.call_retry_initial, settings.call_retry_max)
+        self._batch_backoff = Backoff(settings.retry_initial, settings.retry_max)
+        self._db = anyio.CapacityLimiter(1)  # one thread at a time on the journal
+        self._log = get_logger("engine")
+        self.stats = EngineStats(budget=settings.max_url_length)
+        # Accounting that decides the end of the run.
+        self._in_flight = 0
+        self._fresh_exhausted = False
+        self._changed = anyio.Event()
+        # Fresh ids, one campaign at a time.
+        self._campaigns: deque[str] = deque()
+        self._fresh: deque[int] = deque()
+        self._fresh_campaign: str | None = None
+        self._after = 0
+        self._packers: dict[str, Packer] = {}
+        # Outcomes waiting for the next group commit.
+        self._buffer: list[JournalUpdate] = []
+        self._flushed = anyio.Event()
+
+    # --- the run --------------------------------------------------------------------------
+
+    async def run(self) -> EngineStats:
+        """Send until every pending record has a final state for this run, then commit."""
+        for campaign in await self._db_call(self._journal.campaigns):
+            check_budget(self._client.path(campaign), self.stats.budget)
+            self._campaigns.append(campaign)
+        try:
+            async with anyio.create_task_group() as outer:
+                outer.start_soon(self._commit_loop)
+                async with anyio.create_task_group() as work:
+                    send, receive = anyio.create_memory_object_stream[Batch](
+                        self._settings.concurrency
+                    )
+                    work.start_soon(self._batcher, send)
+                    for _ in range(self._settings.concurrency):
+                        work.start_soon(self._worker, receive.clone())
+                    receive.close()
+                outer.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._flush()
+        return self.stats
+
+    async def _db_call(self, func: Callable[..., Any], *args: Any) -> Any:
+        return await anyio.to_thread.run_sync(func, *args, limiter=self._db)
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    # --- the batcher ----------------------------------------------------------------------
+
+    async def _batcher(self, send: ObjectSendStream[Batch]) -> None:
+        async with send:
+            while True:
+                batch = await self._next_batch()
+                if batch is not None:
+                    self._in_flight += 1
+                    self.stats.batches += 1
+                    await send.send(batch)
+                    continue
+                if self._fresh_exhausted and self._in_flight == 0 and not self._scheduler:
+                    return
+                changed = self._changed
+                next_due = self._scheduler.next_due()
+                wait = math.inf if next_due is None else next_due - self._clock()
+                with anyio.move_on_after(max(0.0, wait)):
+                    await changed.wait()
+
+    def _packer(self, campaign: str) -> Packer:
+        packer = self._packers.get(campaign)
+        if packer is None:
+            packer = Packer(
+                self._client.path(campaign),
+                self.stats.budget,
+                self._settings.max_ids_per_request,
+            )
+            self._packers[campaign] = packer
+        elif packer.budget > self.stats.budget:
+            packer.lower_budget(self.stats.budget)
+        return packer
+
+    async def _next_batch(self) -> Batch | None:
+        """The next batch: due retries first, filled up with fresh ids of the same campaign."""
+        await self._refill()
+        now = self._clock()
+        campaign = self._scheduler.due_campaign(now)
+        horizon = now
+        if campaign is None:
+            campaign = self._fresh_campaign
+            if campaign is None or not self._fresh:
+                return None
+        elif campaign != self._fresh_campaign:
+            # No fresh ids to fill up with: take along ids that come due soon.
+            horizon = now + RETRY_COALESCE
+        packer = self._packer(campaign)
+        batch = Batch(campaign, [])
+        while not packer.full:
+            due = self._scheduler.pop_due(horizon, campaign=campaign, limit=1)
+            if not due:
+                break
+            entry = due[0]
+            if not packer.add(entry.customer_id):
+                self._scheduler.schedule(
+                    campaign, entry.customer_id, entry.due, entry.first_call_at, entry.retries
+                )
+                break
+            batch.calls[entry.customer_id] = (entry.first_call_at, entry.retries)
+        if campaign == self._fresh_campaign:
+            fresh = self._fresh
+            while fresh and packer.add(fresh[0]):
+                fresh.popleft()
+        batch.ids = packer.take()
+        return batch if batch.ids else None
+
+    async def _refill(self) -> None:
+        """Keep fresh ids of the current campaign at hand, a page at a time."""
+        while not self._fresh and not self._fresh_exhausted:
+            if self._fresh_campaign is None:
+                if not self._campaigns:
+                    self._fresh_exhausted = True
+                    return
+                self._fresh_campaign = self._campaigns.popleft()
+                self._after = 0
+            page: list[int] = await self._db_call(
+                self._journal.pending_page, self._fresh_campaign, self._after, PAGE_SIZE
+            )
+            if page:
+                self._fresh.extend(page)
+                self._after = page[-1]
+            else:
+                self._fresh_campaign = None
+
+    # --- the workers ----------------------------------------------------------------------
+
+    async def _worker(self, receive: ObjectReceiveStream[Batch]) -> None:
+        async with receive:
+            async for batch in receive:
+                try:
+                    await self._send(batch)
+                finally:
+                    self._in_flight -= 1
+                    self._notify()
+                if len(self._buffer) >= MAX_BUFFERED:
+                    await self._flushed.wait()
+
+    async def _send(self, batch: Batch) -> None:
+        """Send one batch until it has an answer, a 414 split, or its tries are used up."""
+        log = self._log.bind(campaign=batch.campaign, ids=len(batch.ids))
+        if target_length(self._client.path(batch.campaign), batch.ids) > self.stats.budget:
+            # Packed before a 414 lowered the budget: split it without sending it first.
+            await self._send_pieces(batch, self.stats.budget)
+            return
+        attempt = 0
+        while True:
+            attempt += 1
+            await self._limiter.acquire()
+            self.stats.requests += 1
+            try:
+                outcomes = await self._client.delete_batch(batch.campaign, batch.ids)
+            except UrlTooLongError as exc:
+                self._count(exc)
+                await self._split(batch, exc, log)
+                return
+            except TransientApiError as exc:
+                self._count(exc)
+                batch.lost = batch.lost or exc.answer_lost
+                if attempt >= self._settings.max_attempts:
+                    log.warning("batch_failed", attempts=attempt, error=str(exc))
+                    self._fail(batch, f"gave up after {attempt} tries: {exc}")
+                    return
+                self._attempted(batch)
+                backoff = self._batch_backoff.delay(attempt, self._rng)
+                delay = retry_after_delay(exc.retry_after, backoff, self._settings.max_retry_after)
+                if exc.retry_after is not None:
+                    self._limiter.pause_until(self._clock() + delay)
+                log.debug("batch_retry", attempt=attempt, delay_s=round(delay, 3), error=str(exc))
+                await self._sleep(delay)
+                continue
+            except BatchRejectedError as exc:
+                self._count(exc)
+                log.warning("batch_rejected", error=str(exc))
+                self._fail(batch, f"rejected: {exc}")
+                return
+            except FatalApiError as exc:
+                self._count(exc)
+                self.stats.aborted = str(exc)
+                raise
+            log.debug("batch_done", attempt=attempt)
+            self._apply(batch, outcomes)
+            return
+
+    def _count(self, exc: Exception) -> None:
+        name = type(exc).__name__
+        self.stats.by_error[name] = self.stats.by_error.get(name, 0) + 1
+
+    async def _split(self, batch: Batch, exc: UrlTooLongError, log: Any) -> None:
+        """After a 414: lower the budget for the rest of the run, resend in smaller pieces."""
+        path = self._client.path(batch.campaign)
+        refused = target_length(path, batch.ids)
+        if refused > self.stats.budget:
+            # Sized before another worker's 414 lowered the budget: that budget may do.
+            await self._send_pieces(batch, self.stats.budget)
+            return
+        budget = int(refused * BUDGET_SHRINK)
+        try:
+            check_budget(path, budget)
+        except ConfigError:
+            raise FatalApiError(
+                f"the server refuses request-targets of {refused} bytes ({exc}); not even one "
+                "id fits: check the front server's URL limit"
+            ) from None
+        self.stats.budget = budget
+        log.warning("url_too_long", refused_bytes=refused, new_budget=budget)
+        await self._send_pieces(batch, budget)
+
+    async def _send_pieces(self, batch: Batch, budget: int) -> None:
+        path = self._client.path(batch.campaign)
+        for ids in pack(batch.ids, path, budget, self._settings.max_ids_per_request):
+            calls = {i: batch.calls[i] for i in ids if i in batch.calls}
+            await self._send(Batch(batch.campaign, ids, calls, batch.lost))
+
+    # --- outcomes -------------------------------------------------------------------------
+
+    def _apply(self, batch: Batch, outcomes: list[Outcome]) -> None:
+        now, at = self._clock(), self._wall()
+        campaign, lost = batch.campaign, batch.lost
+        deadline = self._settings.call_retry_timeout
+        updates = self._buffer
+        for outcome in outcomes:
+            customer_id, status = outcome.customer_id, outcome.status
+            if status == REMOVED:
+                updates.append(
+                    JournalUpdate(
+                        campaign, customer_id, "removed", at, outcome.record_id, False, lost,
+                        outcome.detail,
+                    )
+                )  # fmt: skip
+            elif status == NOT_EXIST:
+                updates.append(
+                    JournalUpdate(campaign, customer_id, "not_found", at, None, False, lost)
+                )
+            elif status == CALL_IN_PROGRESS:
+                first, retries = batch.calls.get(customer_id, (now, 0))
+                due = next_call_retry(now, first, retries, self._call_backoff, deadline, self._rng)
+                if due is not None:
+                    self._scheduler.schedule(campaign, customer_id, due, first, retries + 1)
+                updates.append(
+                    JournalUpdate(campaign, customer_id, "in_call", at, None, True, lost)
+                )
+            else:
+                detail = outcome.detail or f"status {status}"
+                updates.append(
+                    JournalUpdate(campaign, customer_id, "failed", at, None, False, lost, detail)
+                )
+
+    def _attempted(self, batch: Batch) -> None:
+        """Count a try that gave no per-record answer; the records keep their state."""
+        at, campaign, lost, calls = self._wall(), batch.campaign, batch.lost, batch.calls
+        self._buffer.extend(
+            JournalUpdate(
+                campaign, i, "in_call" if i in calls else "pending", at, None, i in calls, lost
+            )
+            for i in batch.ids
+        )
+
+    def _fail(self, batch: Batch, reason: str) -> None:
+        at = self._wall()
+        self._buffer.extend(
+            JournalUpdate(batch.campaign, i, "failed", at, None, False, batch.lost, reason)
+            for i in batch.ids
+        )
+
+    # --- the journal writer ---------------------------------------------------------------
+
+    async def _commit_loop(self) -> None:
+        while True:
+            await self._sleep(COMMIT_INTERVAL)
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if self._buffer:
+            rows, self._buffer = self._buffer, []
+            await self._db_call(self._journal.record_outcomes, rows)
+        self._flushed.set()
+        self._flushed = anyio.Event()

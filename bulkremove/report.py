@@ -1,0 +1,77 @@
+"""The report of a journal: counts per campaign and state, input figures, requests, exit code.
+
+Built from the journal alone, so ``bulkremove report`` gives the same JSON for any journal,
+finished or not, as ``bulkremove run --report`` does at the end of a run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bulkremove.journal import Journal
+
+STATES = ("removed", "not_found", "in_call", "failed", "pending")
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_FATAL_API = 3
+EXIT_INCOMPLETE = 4
+EXIT_INTERRUPTED = 130
+
+
+def exit_code_for(totals: dict[str, int]) -> int:
+    """0 when every record is removed or not found, else 4."""
+    left = totals["in_call"] + totals["failed"] + totals["pending"]
+    return EXIT_OK if left == 0 else EXIT_INCOMPLETE
+
+
+def build_report(journal: Journal, path: str) -> dict[str, Any]:
+    """The report as a JSON-ready dict."""
+    campaigns = {
+        campaign: {state: counts.get(state, 0) for state in STATES}
+        for campaign, counts in sorted(journal.counts().items())
+    }
+    totals = {state: sum(c[state] for c in campaigns.values()) for state in STATES}
+    lost = journal.count_not_found_after_lost_answer()
+    input_stats = journal.get_meta("input") or {}
+    return {
+        "journal": path,
+        "state": journal.get_meta("state") or "unknown",
+        "campaigns": campaigns,
+        "totals": totals,
+        "not_found_after_lost_answer": lost,
+        "input": {
+            key: int(input_stats.get(key, 0)) for key in ("lines", "ids", "duplicates", "invalid")
+        },
+        "requests": int(journal.get_meta("requests") or 0),
+        "duration_s": round(float(journal.get_meta("duration_s") or 0.0), 3),
+        "exit_code": journal.get_meta("exit_code"),
+    }
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    """A short summary for people, printed to stderr at the end of a run."""
+    totals = report["totals"]
+    all_records = sum(totals.values())
+    lines = [
+        f"journal: {report['journal']}",
+        f"records: {all_records}  removed: {totals['removed']}  not found: {totals['not_found']}"
+        f"  in call: {totals['in_call']}  failed: {totals['failed']}  pending: {totals['pending']}",
+    ]
+    if report["not_found_after_lost_answer"]:
+        lines.append(
+            f"not found after a lost answer (probably removed by this run): "
+            f"{report['not_found_after_lost_answer']}"
+        )
+    inp = report["input"]
+    lines.append(
+        f"input: {inp['lines']} lines, {inp['ids']} ids, {inp['duplicates']} duplicates, "
+        f"{inp['invalid']} invalid;  requests: {report['requests']};  "
+        f"time: {report['duration_s']:.1f} s"
+    )
+    if totals["in_call"] or totals["failed"] or totals["pending"]:
+        lines.append(
+            f"left to do: bulkremove run --resume {report['journal']}  "
+            f"(or: bulkremove export {report['journal']} --state in_call)"
+        )
+    return lines

@@ -1,0 +1,107 @@
+"""Helpers for end-to-end tests: the sandbox and ``bulkremove`` as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PASSWORD = "api_pass"
+
+
+@dataclass
+class SandboxProcess:
+    process: subprocess.Popen[str]
+    base_url: str
+
+    @property
+    def root(self) -> str:
+        return self.base_url.removesuffix("/api")
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.root + path, timeout=10) as answer:
+            return json.loads(answer.read())
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        request = urllib.request.Request(
+            self.root + path,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.loads(answer.read())
+
+    def stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = self.get("/_sandbox/stats")
+        return stats
+
+    def remaining(self, campaign: str = "00001") -> set[int]:
+        return set(self.get(f"/_sandbox/campaigns/{campaign}/records")["ids"])
+
+
+@contextmanager
+def sandbox(*args: str) -> Iterator[SandboxProcess]:
+    """``bulkremove sandbox --port 0 ARGS`` in its own process, until the block ends."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bulkremove", "sandbox", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.startswith("listening on "):
+            process.kill()
+            _, err = process.communicate(timeout=10)
+            raise RuntimeError(f"sandbox did not start: {line!r} {err}")
+        yield SandboxProcess(process, line.split()[-1])
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def env(**extra: str) -> dict[str, str]:
+    """The environment of a user who set only the credentials (and ``extra``)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("BULKREMOVE_")}
+    clean.update(BULKREMOVE_USERNAME="api_user", BULKREMOVE_PASSWORD=PASSWORD)
+    clean.update(extra)
+    return clean
+
+
+def bulkremove(
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    environ: dict[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``bulkremove ARGS`` as a user would; returns its exit code and output."""
+    return subprocess.run(
+        [sys.executable, "-m", "bulkremove", *args],
+        cwd=cwd,
+        env=environ if environ is not None else env(),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def write_ids(path: Path, ids: Sequence[int] | range) -> Path:
+    path.write_text("".join(f"{i}\n" for i in ids))
+    return path
