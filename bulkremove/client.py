@@ -99,6 +99,10 @@ class Client:
             skip_auto_headers=("Content-Type",),
             raise_for_status=False,
         )
+        # aiohttp silently resends an idempotent request (DELETE included) once when the
+        # connection drops; the resend's NOT_EXIST would hide that the first one removed the
+        # records. The engine retries itself, knowing the answer was lost.
+        self._session._retry_connection = False
         return self
 
     async def __aexit__(

@@ -1,0 +1,107 @@
+"""The admin endpoints under ``/_sandbox/``: no authentication, not counted in the stats.
+
+- ``GET  /_sandbox/stats``                         counters (see :class:`Stats`)
+- ``GET  /_sandbox/campaigns/{campaign}/records``  ``{"remaining": n, "ids": [...]}``
+- ``POST /_sandbox/calls``                         ``{"campaign", "ids", "duration_s"}``
+- ``GET  /_sandbox/faults``, ``POST /_sandbox/faults``   read or change limits and faults
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import orjson
+from aiohttp import web
+
+from bulkremove.sandbox.faults import current_faults, fault_changes
+from bulkremove.sandbox.responses import (
+    CODE_NOT_FOUND,
+    CODE_VALIDATION,
+    error_response,
+    json_response,
+)
+
+if TYPE_CHECKING:
+    from bulkremove.sandbox.app import SandboxApp
+
+ADMIN_ROOT = "/_sandbox"
+
+
+def add_admin_routes(app: web.Application, sandbox: SandboxApp) -> None:
+    """Register the admin endpoints of ``sandbox`` on ``app``."""
+    admin = _Admin(sandbox)
+    app.router.add_get(ADMIN_ROOT + "/stats", admin.stats)
+    app.router.add_get(ADMIN_ROOT + "/campaigns/{campaign}/records", admin.records)
+    app.router.add_post(ADMIN_ROOT + "/calls", admin.calls)
+    app.router.add_get(ADMIN_ROOT + "/faults", admin.faults)
+    app.router.add_post(ADMIN_ROOT + "/faults", admin.change_faults)
+
+
+async def _json_body(request: web.Request) -> object:
+    try:
+        return orjson.loads(await request.read())
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"body is not JSON: {exc}") from exc
+
+
+def _bad_request(message: str) -> web.Response:
+    return error_response(400, message, CODE_VALIDATION)
+
+
+class _Admin:
+    __slots__ = ("_sandbox",)
+
+    def __init__(self, sandbox: SandboxApp) -> None:
+        self._sandbox = sandbox
+
+    async def stats(self, request: web.Request) -> web.Response:
+        sandbox = self._sandbox
+        return json_response(sandbox.stats.snapshot(sandbox.state.remaining()))
+
+    async def records(self, request: web.Request) -> web.Response:
+        name = request.match_info["campaign"]
+        campaign = self._sandbox.state.campaigns.get(name)
+        if campaign is None:
+            return error_response(404, f"campaign {name[:40]!r} not found", CODE_NOT_FOUND)
+        return json_response({"remaining": len(campaign.records), "ids": list(campaign.records)})
+
+    async def calls(self, request: web.Request) -> web.Response:
+        try:
+            body = await _json_body(request)
+            if not isinstance(body, dict):
+                raise ValueError("body must be a JSON object")
+            name = body.get("campaign")
+            ids = body.get("ids")
+            duration = body.get("duration_s")
+            if not isinstance(ids, list) or not all(
+                isinstance(i, int) and not isinstance(i, bool) for i in ids
+            ):
+                raise ValueError("ids must be a list of integers")
+            if duration is not None and (
+                isinstance(duration, bool)
+                or not isinstance(duration, int | float)
+                or not duration >= 0
+            ):
+                raise ValueError("duration_s must be a non-negative number or null")
+        except ValueError as exc:
+            return _bad_request(str(exc))
+        campaign = self._sandbox.state.campaigns.get(name) if isinstance(name, str) else None
+        if campaign is None:
+            return error_response(404, f"campaign {name!r} not found", CODE_NOT_FOUND)
+        now = self._sandbox.clock()
+        end = math.inf if duration is None else now + duration
+        present = campaign.put_in_call(ids, end)
+        return json_response(
+            {"campaign": campaign.name, "ids": len(ids), "present": present, "duration_s": duration}
+        )
+
+    async def faults(self, request: web.Request) -> web.Response:
+        return json_response(current_faults(self._sandbox.config))
+
+    async def change_faults(self, request: web.Request) -> web.Response:
+        try:
+            config = self._sandbox.reconfigure(**fault_changes(await _json_body(request)))
+        except ValueError as exc:
+            return _bad_request(str(exc))
+        return json_response(current_faults(config))

@@ -1,0 +1,152 @@
+"""Campaigns, their records, and the calls that keep records from being removed.
+
+Calls come from two places. A seeded share of records is in a call from server start; whether a
+record is, and for how long, is a hash of the seed, the campaign and the id, so it costs no memory
+for large campaigns and is the same in every run with the same seed. The admin endpoint puts
+chosen records in a call from now; those are kept in a dict per campaign.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import math
+import random
+from collections.abc import Callable, Iterable
+
+from bulkremove.sandbox.config import SandboxConfig
+from bulkremove.sandbox.records import RangeRecords, SetRecords, records_from_seed
+
+_M64 = (1 << 64) - 1
+_UNIT = 2.0**-53
+
+
+class Outcome(enum.Enum):
+    """What a delete did to one record."""
+
+    REMOVED = "REMOVED"
+    NOT_EXIST = "NOT_EXIST"
+    CALL_IN_PROGRESS = "CALL_IN_PROGRESS"
+
+
+def _mix(x: int) -> int:
+    """splitmix64's finaliser: a cheap, well-spread 64-bit hash."""
+    x = (x + 0x9E3779B97F4A7C15) & _M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
+    return x ^ (x >> 31)
+
+
+def _salt(seed: int, campaign: str) -> int:
+    digest = hashlib.blake2b(f"{seed}/{campaign}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+class SeededCalls:
+    """The calls a seed puts records in from ``start``."""
+
+    __slots__ = ("_max", "_min", "_salt", "_share", "_start", "until")
+
+    def __init__(self, salt: int, share: float, min_s: float, max_s: float, start: float) -> None:
+        self._salt = salt
+        self._share = share
+        self._min = min_s
+        self._max = max_s
+        self._start = start
+        self.until = start + max_s  # when the last of these calls ends
+
+    def end_of(self, cid: int) -> float | None:
+        """When the call of ``cid`` ends (clock time; inf if never), or None if not in one."""
+        h = _mix(cid ^ self._salt)
+        if (h >> 11) * _UNIT >= self._share:
+            return None
+        if math.isinf(self._max):
+            return math.inf
+        return self._start + self._min + (_mix(h) >> 11) * _UNIT * (self._max - self._min)
+
+
+class Campaign:
+    """One campaign's records and the calls they are in."""
+
+    __slots__ = ("_calls", "_calls_until", "_seeded", "name", "records")
+
+    def __init__(
+        self, name: str, records: RangeRecords | SetRecords, seeded: SeededCalls | None
+    ) -> None:
+        self.name = name
+        self.records = records
+        self._seeded = seeded
+        self._calls: dict[int, float] = {}
+        self._calls_until = -math.inf
+
+    def in_call(self, cid: int, now: float) -> bool:
+        """True while ``cid`` is in a call (whether or not the record exists)."""
+        end = self._calls.get(cid)
+        if end is not None and now < end:
+            return True
+        if self._seeded is not None:
+            seeded_end = self._seeded.end_of(cid)
+            return seeded_end is not None and now < seeded_end
+        return False
+
+    def remove(self, cid: int, now: float) -> Outcome:
+        """Remove ``cid`` unless it is absent or in a call."""
+        records = self.records
+        if self._seeded is None and not self._calls:
+            return Outcome.REMOVED if records.discard(cid) else Outcome.NOT_EXIST
+        if cid not in records:
+            return Outcome.NOT_EXIST
+        if self.in_call(cid, now):
+            return Outcome.CALL_IN_PROGRESS
+        records.discard(cid)
+        return Outcome.REMOVED
+
+    def remove_many(self, cids: list[int], now: float) -> list[Outcome]:
+        """``remove`` for each of ``cids`` in turn."""
+        # Once every call has ended, forget them: removal is then the bare fast path.
+        if self._calls and now >= self._calls_until:
+            self._calls.clear()
+        if self._seeded is not None and now >= self._seeded.until:
+            self._seeded = None
+        if self._seeded is None and not self._calls:
+            return self.records.discard_many(cids, Outcome.REMOVED, Outcome.NOT_EXIST)
+        return [self.remove(cid, now) for cid in cids]
+
+    def put_in_call(self, ids: Iterable[int], end: float) -> int:
+        """Keep ``ids`` in a call until ``end`` (clock time); returns how many are present."""
+        present = 0
+        self._calls_until = max(self._calls_until, end)
+        for cid in ids:
+            self._calls[cid] = end
+            present += cid in self.records
+        return present
+
+
+class SandboxState:
+    """All campaigns of one server, built from its config."""
+
+    __slots__ = ("campaigns", "clock", "seed", "start")
+
+    def __init__(self, config: SandboxConfig, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.start = clock()
+        self.seed = (
+            config.seed if config.seed is not None else random.SystemRandom().getrandbits(64)
+        )
+        self.campaigns: dict[str, Campaign] = {}
+        for campaign_seed in config.campaigns:
+            seeded = None
+            if config.call_share > 0:
+                seeded = SeededCalls(
+                    _salt(self.seed, campaign_seed.campaign),
+                    config.call_share,
+                    config.call_min_s,
+                    config.call_max_s,
+                    self.start,
+                )
+            name = campaign_seed.campaign
+            self.campaigns[name] = Campaign(name, records_from_seed(campaign_seed), seeded)
+
+    def remaining(self) -> dict[str, int]:
+        """Records left per campaign."""
+        return {name: len(campaign.records) for name, campaign in self.campaigns.items()}
