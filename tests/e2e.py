@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -100,6 +101,25 @@ def bulkremove(
         timeout=timeout,
         check=False,
     )
+
+
+def start(args: Sequence[str], *, cwd: Path) -> subprocess.Popen[str]:
+    """Start ``bulkremove ARGS`` in the background, to be signalled or killed."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bulkremove", *args],
+        cwd=cwd,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_until_left(server: SandboxProcess, left: int, timeout: float = 30) -> None:
+    """Wait until the server holds at most ``left`` records of campaign 00001."""
+    deadline = time.monotonic() + timeout
+    while len(server.remaining()) > left and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def write_ids(path: Path, ids: Sequence[int] | range) -> Path:

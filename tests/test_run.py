@@ -6,13 +6,10 @@ import json
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from e2e import PASSWORD, bulkremove, env, sandbox, write_ids
+from e2e import PASSWORD, bulkremove, env, sandbox, start, wait_until_left, write_ids
 
 FAST = [
     "--rate",
@@ -201,15 +198,13 @@ def test_csv_with_campaigns_and_stdin(tmp_path: Path) -> None:
 def test_killed_run_resumes_and_agrees_with_the_server(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", range(1, 6001))
     with sandbox("--campaign", "00001=1-6000", "--latency", "0.02:0.05") as server:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bulkremove", "run", "--base-url", server.base_url,
-             "--campaign", "00001", "--input", str(ids), "--journal", "j.sqlite",
-             "--max-ids-per-request", "20", "--rate", "100", "--concurrency", "4"],
-            cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        process = start(
+            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
+             "--journal", "j.sqlite", "--max-ids-per-request", "20", "--rate", "100",
+             "--concurrency", "4"],
+            cwd=tmp_path,
         )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while len(server.remaining()) > 5000 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until_left(server, 5000)
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         left_at_kill = len(server.remaining())
@@ -290,15 +285,13 @@ def test_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
 def test_signal_interrupts_with_130_and_resumes(tmp_path: Path, signum: int) -> None:
     ids = write_ids(tmp_path / "ids.txt", range(1, 3001))
     with sandbox("--campaign", "00001=1-3000", "--latency", "0.02:0.04") as server:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bulkremove", "run", "--base-url", server.base_url,
-             "--campaign", "00001", "--input", str(ids), "--journal", "j.sqlite",
-             "--max-ids-per-request", "10", "--rate", "50", "--concurrency", "2"],
-            cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        process = start(
+            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
+             "--journal", "j.sqlite", "--max-ids-per-request", "10", "--rate", "50",
+             "--concurrency", "2"],
+            cwd=tmp_path,
         )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while len(server.remaining()) > 2900 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until_left(server, 2900)
         process.send_signal(signum)
         _, err = process.communicate(timeout=30)
         assert process.returncode == 130, err
