@@ -60,6 +60,13 @@ class Settings:
     skip_invalid: bool = False
     log_format: str = "console"
     log_level: str = "info"
+    adaptive: bool = True
+    min_rate: float = 0.5
+    grace_period: float = 10.0
+    max_delete: int | None = None
+    assume_yes: bool = False
+    progress_interval: float = 10.0
+    metrics_file: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     """Where each non-default value came from: ``flag --rate``, ``env BULKREMOVE_RATE``, ..."""
 
@@ -188,6 +195,13 @@ _PARSERS: dict[str, Parser] = {
     "skip_invalid": _bool,
     "log_format": _choice("console", "json"),
     "log_level": _choice("debug", "info", "warning", "error"),
+    "adaptive": _bool,
+    "min_rate": _float_in(0.0, 1e6, open_low=True),
+    "grace_period": _float_in(0.0, 3600.0),
+    "max_delete": _int_in(0, 10**12),
+    "assume_yes": _bool,
+    "progress_interval": _float_in(0.0, 86400.0, open_low=True),
+    "metrics_file": _text,
 }
 
 KEYS = tuple(_PARSERS)
