@@ -110,6 +110,7 @@ class Engine:
         # Accounting that decides the end of the run.
         self._in_flight = 0
         self._fresh_exhausted = False
+        self._stopping = False
         self._changed = anyio.Event()
         # Fresh ids, one campaign at a time.
         self._campaigns: deque[str] = deque()
@@ -145,6 +146,14 @@ class Engine:
                 await self._flush()
         return self.stats
 
+    def stop(self) -> None:
+        """Stop handing out batches; requests in flight go on to their answers.
+
+        Ids not yet sent, and ids waiting for a retry, keep their journal state for a resume.
+        """
+        self._stopping = True
+        self._notify()
+
     async def _db_call(self, func: Callable[..., Any], *args: Any) -> Any:
         return await anyio.to_thread.run_sync(func, *args, limiter=self._db)
 
@@ -156,7 +165,7 @@ class Engine:
 
     async def _batcher(self, send: ObjectSendStream[Batch]) -> None:
         async with send:
-            while True:
+            while not self._stopping:
                 batch = await self._next_batch()
                 if batch is not None:
                     self._in_flight += 1
@@ -241,7 +250,8 @@ class Engine:
         async with receive:
             async for batch in receive:
                 try:
-                    await self._send(batch)
+                    if not self._stopping:
+                        await self._send(batch)
                 finally:
                     self._in_flight -= 1
                     self._notify()
@@ -259,6 +269,8 @@ class Engine:
         while True:
             attempt += 1
             await self._limiter.acquire()
+            if self._stopping:
+                return
             self.stats.requests += 1
             try:
                 outcomes = await self._client.delete_batch(batch.campaign, batch.ids)

@@ -130,7 +130,9 @@ async def _run_engine(
         async with Client(settings) as client, anyio.create_task_group() as group:
             engine = Engine(settings, journal, client)
             if handle_signals:
-                group.start_soon(_watch_signals, group.cancel_scope, interrupt)
+                group.start_soon(
+                    _watch_signals, group.cancel_scope, engine, settings.grace_period, interrupt
+                )
             await engine.run()
             group.cancel_scope.cancel()
     except BaseExceptionGroup as group_error:
@@ -175,13 +177,23 @@ class _Interrupt:
     signal: str | None = None
 
 
-async def _watch_signals(scope: anyio.CancelScope, interrupt: _Interrupt) -> None:
+async def _watch_signals(
+    scope: anyio.CancelScope, engine: Engine, grace: float, interrupt: _Interrupt
+) -> None:
+    """First signal: stop sending, give answers in flight ``grace`` seconds. Second: stop now."""
+    log = get_logger("run")
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for signum in signals:
-            interrupt.signal = signal.Signals(signum).name
-            get_logger("run").warning("run_interrupted", signal=interrupt.signal)
-            scope.cancel()
-            return
+            name = signal.Signals(signum).name
+            if interrupt.signal is None:
+                interrupt.signal = name
+                log.warning("run_stopping", signal=name, grace_period_s=grace)
+                engine.stop()
+                scope.deadline = anyio.current_time() + grace
+            else:
+                log.warning("run_stopped_now", signal=name)
+                scope.cancel()
+                return
 
 
 def _aborted(journal: Journal, error: FatalApiError) -> int:

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -295,10 +296,12 @@ def test_signal_interrupts_with_130_and_resumes(tmp_path: Path, signum: int) -> 
         process.send_signal(signum)
         _, err = process.communicate(timeout=30)
         assert process.returncode == 130, err
+        assert "run_stopping" in err
         journal = states(tmp_path / "j.sqlite")
         removed_by_server = 3000 - len(server.remaining())
         done = sum(1 for s in journal.values() if s == "removed")
-        assert 0 < done <= removed_by_server
+        # The answers in flight were waited for: every removal the server made is journaled.
+        assert 0 < done == removed_by_server
         again = bulkremove(["run", "--resume", "j.sqlite", "--rate", "500"], cwd=tmp_path)
         assert again.returncode == 0, again.stderr
         assert server.remaining() == set()
@@ -345,3 +348,27 @@ def test_demo_runs_the_whole_job(tmp_path: Path) -> None:
     assert report["totals"]["removed"] == 3000
     assert report["input"]["ids"] == 3000
     assert (tmp_path / "bulkremove-demo" / "ids.txt").exists()
+
+
+def test_second_signal_stops_at_once_and_the_journal_stays_resumable(tmp_path: Path) -> None:
+    ids = write_ids(tmp_path / "ids.txt", range(1, 2001))
+    with sandbox("--campaign", "00001=1-2000", "--latency", "4:4") as server:
+        process = start(
+            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
+             "--journal", "j.sqlite", "--max-ids-per-request", "100", "--concurrency", "2"],
+            cwd=tmp_path,
+        )  # fmt: skip
+        time.sleep(1.5)  # requests are now in flight, answers 4 s away
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        began = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+        assert process.returncode == 130, err
+        assert time.monotonic() - began < 3, "did not wait out the grace period"
+        assert "run_stopped_now" in err
+        server.post("/_sandbox/faults", {"latency_min_s": 0, "latency_max_s": 0})
+        again = bulkremove(["run", "--resume", "j.sqlite", "--rate", "500"], cwd=tmp_path)
+        assert again.returncode == 0, again.stderr
+        assert server.remaining() == set()
+    assert set(states(tmp_path / "j.sqlite").values()) <= {"removed", "not_found"}
