@@ -71,10 +71,11 @@ TRANSIENT_BACKOFF = Backoff(initial=0.5, cap=30.0)
 def retry_after_delay(retry_after: float | None, backoff_delay: float, max_wait: float) -> float:
     """The wait before a retry when the server may have sent ``Retry-After``.
 
-    The server's wish is a floor over our own ``backoff_delay``; ``max_wait`` caps the result so an
-    absurd header cannot stall a run. A missing, negative or NaN ``retry_after`` is ignored.
+    The server's word wins when it gave one: waiting longer wastes the window it announced, and
+    our own backoff is for when it said nothing. ``max_wait`` caps the result so an absurd header
+    cannot stall a run. A missing, negative or NaN ``retry_after`` falls back to ``backoff_delay``.
     """
     wait = backoff_delay
-    if retry_after is not None and retry_after > wait:  # False for NaN
+    if retry_after is not None and retry_after >= 0:  # False for NaN
         wait = retry_after
     return max(0.0, min(wait, max_wait))

@@ -115,9 +115,14 @@ class RateLimiter:
                     return
 
     def pause_until(self, until: float) -> None:
-        """Grant nothing before clock time ``until``; the later of two pauses wins."""
+        """Grant nothing before clock time ``until``; the later of two pauses wins.
+
+        A pause ends without a burst: the server that asked for it gets one request at ``until``,
+        then the next at the normal spacing.
+        """
         if until > self._paused_until:
             self._paused_until = until
+            self._tat = max(self._tat, until + (self._burst - 1) * self._interval)
             self._changed()
 
     def set_rate(self, rate: float | None) -> None:
@@ -136,6 +141,13 @@ class RateLimiter:
             self._tat = base + (self._tat - base) * (interval / self._interval)
         self._interval = interval
         self._rate = None if interval == 0.0 else rate
+        self._changed()
+
+    def set_burst(self, burst: int) -> None:
+        """Change how many requests may go at once after an idle spell."""
+        if burst < 1:
+            raise ValueError(f"burst must be at least 1, got {burst}")
+        self._burst = burst
         self._changed()
 
     def _slot(self, now: float) -> float:

@@ -80,10 +80,10 @@ def test_attempt_counts_from_one() -> None:
         CALL_BACKOFF.delay(0, random.Random(0))
 
 
-def test_retry_after_is_a_floor() -> None:
+def test_retry_after_wins_over_backoff() -> None:
     assert retry_after_delay(None, 2.0, 120.0) == 2.0
     assert retry_after_delay(10.0, 2.0, 120.0) == 10.0
-    assert retry_after_delay(1.0, 2.0, 120.0) == 2.0
+    assert retry_after_delay(1.0, 2.0, 120.0) == 1.0
 
 
 def test_retry_after_is_capped() -> None:
@@ -105,6 +105,7 @@ def test_retry_after_delay_bounds(
 ) -> None:
     wait = retry_after_delay(retry_after, backoff_delay, max_wait)
     assert 0.0 <= wait <= max_wait
-    assert wait >= min(backoff_delay, max_wait)
-    if retry_after is not None and not math.isnan(retry_after):
-        assert wait >= min(retry_after, max_wait)
+    if retry_after is not None and retry_after >= 0:
+        assert wait == min(retry_after, max_wait)
+    else:
+        assert wait == min(backoff_delay, max_wait)

@@ -97,7 +97,8 @@ def test_no_one_second_window_holds_more_than_rate_plus_burst(
 def test_pause_holds_every_request_until_it_ends() -> None:
     limiter = RateLimiter(2.0, burst=2, clock=FakeClock())
     limiter.pause_until(3.0)
-    assert grants(limiter, [0.0, 1.0, 2.0, 2.5]) == pytest_approx_list([3.0, 3.0, 3.5, 4.0])
+    # No burst when the pause ends: the server that asked for it gets normal spacing.
+    assert grants(limiter, [0.0, 1.0, 2.0, 2.5]) == pytest_approx_list([3.0, 3.5, 4.0, 4.5])
     assert limiter.paused_until == 3.0
 
 

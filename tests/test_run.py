@@ -352,20 +352,22 @@ def test_demo_runs_the_whole_job(tmp_path: Path) -> None:
 
 def test_second_signal_stops_at_once_and_the_journal_stays_resumable(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", range(1, 2001))
-    with sandbox("--campaign", "00001=1-2000", "--latency", "4:4") as server:
+    with sandbox("--campaign", "00001=1-2000", "--latency", "9:9") as server:
         process = start(
             ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
              "--journal", "j.sqlite", "--max-ids-per-request", "100", "--concurrency", "2"],
             cwd=tmp_path,
         )  # fmt: skip
-        time.sleep(1.5)  # requests are now in flight, answers 4 s away
+        deadline = time.monotonic() + 20
+        while server.stats()["in_flight"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)  # until requests are in flight, their answers 9 s away
         process.send_signal(signal.SIGINT)
         time.sleep(0.3)
         began = time.monotonic()
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)
         assert process.returncode == 130, err
-        assert time.monotonic() - began < 3, "did not wait out the grace period"
+        assert time.monotonic() - began < 5, "did not wait for the answers in flight"
         assert "run_stopped_now" in err
         server.post("/_sandbox/faults", {"latency_min_s": 0, "latency_max_s": 0})
         again = bulkremove(["run", "--resume", "j.sqlite", "--rate", "500"], cwd=tmp_path)

@@ -1,0 +1,74 @@
+"""Adaptive sending against a rate-limited sandbox: it slows down, pauses, and recovers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from e2e import bulkremove, sandbox, write_ids
+
+
+def rates(stderr: str) -> list[tuple[float, float, str]]:
+    found = re.findall(r"rate_changed .*?new=([\d.]+) old=([\d.]+) reason=(\w+)", stderr)
+    return [(float(new), float(old), reason) for new, old, reason in found]
+
+
+def test_slows_down_under_429_and_keeps_throttling_rare(tmp_path: Path) -> None:
+    ids = write_ids(tmp_path / "ids.txt", range(1, 1201))
+    with sandbox("--campaign", "00001=1-1200", "--rate-limit", "20", "--rate-burst", "3") as srv:
+        done = bulkremove(
+            ["run", "--base-url", srv.base_url, "--campaign", "00001", "--input", str(ids),
+             "--journal", "j.sqlite", "--max-ids-per-request", "10", "--rate", "80",
+             "--concurrency", "4", "--log-level", "debug"],
+            cwd=tmp_path,
+        )  # fmt: skip
+        stats = srv.stats()
+    assert done.returncode == 0, done.stderr
+    changes = rates(done.stderr)
+    downs = [c for c in changes if c[0] < c[1]]
+    assert downs, "the rate was lowered"
+    assert all(reason == "ThrottledError" for _, _, reason in downs)
+    assert min(new for new, _, _ in changes) < 25, "it came down near the server's limit"
+    throttled = stats["by_status"].get("429", 0)
+    assert throttled <= 15, f"{throttled} throttled of {stats['requests']}"
+    assert stats["requests"] - throttled == 120
+
+
+def test_recovers_when_the_server_stops_throttling(tmp_path: Path) -> None:
+    ids = write_ids(tmp_path / "ids.txt", range(1, 1601))
+    with sandbox("--campaign", "00001=1-1600", "--rate-limit", "10", "--rate-burst", "1") as srv:
+        # The limit is lifted while the run goes on; the rate must climb back.
+        import threading
+
+        lift = threading.Timer(3.0, srv.post, ("/_sandbox/faults", {"rate_limit": None}))
+        lift.start()
+        try:
+            done = bulkremove(
+                ["run", "--base-url", srv.base_url, "--campaign", "00001", "--input", str(ids),
+                 "--journal", "j.sqlite", "--max-ids-per-request", "10", "--rate", "40",
+                 "--concurrency", "4", "--log-level", "debug"],
+                cwd=tmp_path,
+            )  # fmt: skip
+        finally:
+            lift.cancel()
+    assert done.returncode == 0, done.stderr
+    changes = rates(done.stderr)
+    lowest = min(range(len(changes)), key=lambda i: changes[i][0])
+    assert any(new > changes[lowest][0] for new, _, _ in changes[lowest:]), "it climbed back"
+
+
+def test_retry_after_pauses_every_worker(tmp_path: Path) -> None:
+    # One request per second allowed; eight workers would each hammer it without a shared pause.
+    ids = write_ids(tmp_path / "ids.txt", range(1, 61))
+    with sandbox("--campaign", "00001=1-60", "--rate-limit", "1", "--rate-burst", "1") as srv:
+        done = bulkremove(
+            ["run", "--base-url", srv.base_url, "--campaign", "00001", "--input", str(ids),
+             "--journal", "j.sqlite", "--max-ids-per-request", "10", "--rate", "100",
+             "--concurrency", "8"],
+            cwd=tmp_path,
+        )  # fmt: skip
+        stats = srv.stats()
+    assert done.returncode == 0, done.stderr
+    assert stats["requests"] - stats["by_status"].get("429", 0) == 6
+    assert stats["by_status"].get("429", 0) <= 8
+    assert stats["max_requests_in_1s"] <= 3
