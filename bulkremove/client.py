@@ -17,11 +17,11 @@ import yarl
 
 from bulkremove import __version__
 from bulkremove.answers import (
-    Outcome,
+    Outcomes,
     error_message,
     mentions_url_length,
-    parse_outcomes,
     parse_retry_after,
+    read_outcomes,
 )
 from bulkremove.batching import build_query, records_path
 from bulkremove.errors import (
@@ -32,6 +32,7 @@ from bulkremove.errors import (
     CampaignNotFoundError,
     ConfigError,
     ConnectionLostError,
+    InputError,
     PermissionDeniedError,
     RequestTimeoutError,
     ServerError,
@@ -39,7 +40,12 @@ from bulkremove.errors import (
     TlsError,
     UrlTooLongError,
 )
+from bulkremove.ids import MAX_ID_DIGITS, is_campaign_id
 from bulkremove.settings import Settings
+
+MAX_CUSTOMER_ID = 10**MAX_ID_DIGITS - 1
+_UNKNOWN_ISSUER = frozenset({18, 19, 20, 21})
+"""OpenSSL verify codes of a self-signed or unknown issuer: what a ca_bundle cures."""
 
 
 def make_ssl_context(verify_tls: bool, ca_bundle: str | None) -> ssl.SSLContext:
@@ -72,10 +78,22 @@ class Client:
 
     def path(self, campaign: str) -> str:
         """The encoded path of the campaign's batch endpoint (what batching budgets against)."""
+        # The last gate before a URL: a journal edited by hand can hold anything.
+        if not isinstance(campaign, str) or not is_campaign_id(campaign):
+            raise InputError(
+                f"refusing to send campaign id {str(campaign)[:40]!r}: "
+                "not exactly 5 characters of [0-9A-Za-z]"
+            )
         return records_path(self._base_path, campaign)
 
     def url(self, campaign: str, ids: Sequence[int]) -> yarl.URL:
         """The exact URL sent for ``ids``: already encoded, so yarl sends it unchanged."""
+        if ids and (set(map(type, ids)) != {int} or min(ids) < 1 or max(ids) > MAX_CUSTOMER_ID):
+            bad = next(i for i in ids if type(i) is not int or not 0 < i <= MAX_CUSTOMER_ID)
+            raise InputError(
+                f"refusing to send customer id {str(bad)[:40]!r}: "
+                f"not an integer from 1 to {MAX_CUSTOMER_ID}"
+            )
         target = f"{self.path(campaign)}?{build_query(ids)}"
         return self._origin.join(yarl.URL(target, encoded=True))
 
@@ -115,7 +133,7 @@ class Client:
             await self._session.close()
             self._session = None
 
-    async def delete_batch(self, campaign: str, ids: Sequence[int]) -> list[Outcome]:
+    async def delete_batch(self, campaign: str, ids: Sequence[int]) -> Outcomes:
         """Remove ``ids`` from ``campaign``: one outcome per id, in order, or an ApiError."""
         if self._session is None:
             raise RuntimeError("Client used outside 'async with'")
@@ -127,7 +145,14 @@ class Client:
                 retry_after = response.headers.get("Retry-After")
         except ApiError:
             raise
-        except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as exc:
+        except aiohttp.ClientConnectorCertificateError as exc:
+            # Covers an untrusted issuer and a host name or IP address mismatch alike.
+            cause = exc.certificate_error
+            reason = getattr(cause, "verify_message", None) or str(cause)
+            if getattr(cause, "verify_code", None) in _UNKNOWN_ISSUER:
+                reason += " (ca_bundle adds a CA to trust)"
+            raise TlsError(f"TLS certificate of {self._origin} refused: {reason}") from None
+        except aiohttp.ClientSSLError as exc:
             raise TlsError(f"TLS failure talking to {self._origin}: {exc}") from None
         except aiohttp.ConnectionTimeoutError:
             raise ConnectionLostError(
@@ -147,7 +172,11 @@ class Client:
                 answer_lost=True,
             ) from None
         if status == 200 or status == 207:
-            return parse_outcomes(body, ids)
+            try:
+                return read_outcomes(body, ids)
+            except BadAnswerError as exc:
+                exc.status = status  # the parser sees only the body
+                raise
         raise self._error(status, body, retry_after)
 
     async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:

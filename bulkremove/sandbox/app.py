@@ -2,8 +2,9 @@
 
 A request passes, in order: latency, the URL-length limit (414), the rate limit (429), the proxy
 faults (5xx, HTML page), authentication (401), permission (403), routing (404/405), the campaign
-(404), validation of the ids (400); then the records are removed, and the answer is sent, sent
-late, or never sent. The query is parsed here by hand: it is the hot path of every benchmark.
+(404), validation of the ids (400); then the records are removed, the answer is made hostile if
+asked (tests only), and it is sent, sent late, or never sent. The query is parsed here by hand:
+it is the hot path of every benchmark.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from aiohttp import web
 from bulkremove.sandbox.bucket import TokenBucket
 from bulkremove.sandbox.config import SandboxConfig
 from bulkremove.sandbox.faults import After, draw_after, draw_error, draw_html, draw_latency
+from bulkremove.sandbox.hostile import hostile_response
 from bulkremove.sandbox.responses import (
     CODE_AUTHENTICATION,
     CODE_METHOD,
@@ -218,6 +220,8 @@ class SandboxApp:
             return error_response(400, str(exc), CODE_VALIDATION)
 
         response = self._remove(campaign, ids)
+        if config.hostile is not None:
+            response = self._hostile(config.hostile, ids, response)
         after = draw_after(config, rng)
         if after is After.DROP:
             if request.transport is not None:
@@ -265,6 +269,11 @@ class SandboxApp:
         return web.Response(
             body=orjson.dumps(answer), status=207 if mixed else 200, content_type=JSON
         )
+
+    def _hostile(self, mode: str, ids: list[str], response: web.Response) -> web.Response:
+        real = response.body
+        assert isinstance(real, bytes)  # _remove always answers with bytes
+        return hostile_response(mode, list(dict.fromkeys(ids)), real)
 
     def _throttled(self, config: SandboxConfig, wait: float) -> web.Response:
         # Rounded up, so a client that waits as told finds a token.

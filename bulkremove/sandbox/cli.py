@@ -1,7 +1,7 @@
 """``bulkremove sandbox``: serve the sandbox until SIGINT or SIGTERM.
 
-On start it prints one line, ``listening on http://HOST:PORT/api``, so that a script (or a test
-that asked for ``--port 0``) learns where to send its requests.
+On start it prints one line, ``listening on http://HOST:PORT/api`` (https with ``--tls-cert``),
+so that a script (or a test that asked for ``--port 0``) learns where to send its requests.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from bulkremove.errors import ConfigError
 from bulkremove.sandbox.config import (
     DEFAULT_CAMPAIGNS,
     DEFAULT_MAX_TARGET_LENGTH,
+    HOSTILE_MODES,
     CampaignSeed,
     SandboxConfig,
     parse_campaign_spec,
 )
-from bulkremove.sandbox.server import Sandbox
+from bulkremove.sandbox.server import Sandbox, tls_context
 
 _DEFAULTS = SandboxConfig()
 
@@ -48,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     net.add_argument("--username", default=_DEFAULTS.username, help="API user (%(default)s)")
     net.add_argument("--password", default=_DEFAULTS.password, help="its password (%(default)s)")
+    net.add_argument(
+        "--tls-cert", metavar="FILE", help="serve https with this PEM certificate chain"
+    )
+    net.add_argument(
+        "--tls-key", metavar="FILE", help="the certificate's PEM key (default: in --tls-cert)"
+    )
     net.add_argument(
         "--campaign",
         dest="campaigns",
@@ -126,6 +133,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     faults.add_argument(
         "--deny-permission", action="store_true", help="answer 403 to every authenticated request"
     )
+    faults.add_argument(
+        "--hostile",
+        choices=HOSTILE_MODES,
+        default=None,
+        help="remove, then answer with a broken or lying body (tests only)",
+    )
     faults.add_argument("--seed", type=int, default=None, help="seed of the random choices")
 
 
@@ -153,7 +166,10 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
             drop_share=args.drop_share,
             html_share=args.html_share,
             deny_permission=args.deny_permission,
+            hostile=args.hostile,
             seed=args.seed,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
         )
     except ValueError as exc:
         raise ConfigError(f"sandbox: {exc}") from exc
@@ -166,6 +182,12 @@ async def _serve(config: SandboxConfig) -> None:
         loop.add_signal_handler(signum, stop.set)
     try:
         sandbox = Sandbox(config)
+        try:
+            tls_context(config)
+        except OSError as exc:  # ssl.SSLError included
+            raise ConfigError(
+                f"sandbox: cannot load TLS certificate {config.tls_cert}: {exc.strerror or exc}"
+            ) from exc
         try:
             await sandbox.start()
         except OSError as exc:

@@ -22,6 +22,20 @@ PARSER_LINE_LIMIT = 1 << 20
 MAX_SEED_ID = (1 << 63) - 1
 """Seeded ids fit a signed 64-bit integer, like the ids the client may send."""
 
+HOSTILE_MODES = (
+    "huge",
+    "nested",
+    "truncated",
+    "not_object",
+    "html",
+    "unasked",
+    "lie",
+    "bad_record_id",
+    "bad_status",
+    "odd_keys",
+)
+"""Answers a broken or lying server might give (see :mod:`bulkremove.sandbox.hostile`)."""
+
 
 @dataclass(frozen=True, slots=True)
 class RangeSeed:
@@ -130,7 +144,11 @@ class SandboxConfig:
     drop_share: float = 0.0
     html_share: float = 0.0
     deny_permission: bool = False
+    hostile: str | None = None
     seed: int | None = None
+    # TLS: a PEM certificate chain, and its key (None: the key is in the chain file).
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -161,3 +179,7 @@ class SandboxConfig:
             raise ValueError(f"rate_limit={rate} must be a positive number of requests/s")
         if self.rate_burst < 1:
             raise ValueError(f"rate_burst={self.rate_burst} must be at least 1")
+        if self.hostile is not None and self.hostile not in HOSTILE_MODES:
+            raise ValueError(f"hostile={self.hostile!r} must be one of {', '.join(HOSTILE_MODES)}")
+        if self.tls_key is not None and self.tls_cert is None:
+            raise ValueError("tls_key needs tls_cert")

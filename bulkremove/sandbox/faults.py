@@ -27,6 +27,7 @@ FAULT_KEYS: dict[str, tuple[type, ...]] = {
     "drop_share": (int, float),
     "html_share": (int, float),
     "deny_permission": (bool,),
+    "hostile": (str, type(None)),
 }
 """The settings that ``POST /_sandbox/faults`` may change, with the JSON types each accepts."""
 

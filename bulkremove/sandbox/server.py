@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import ssl
 import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
@@ -17,6 +18,15 @@ from bulkremove.sandbox.stats import Stats
 
 SHUTDOWN_TIMEOUT_S = 1.0
 """How long closing waits for answers still being sent (a late answer is not waited for)."""
+
+
+def tls_context(config: SandboxConfig) -> ssl.SSLContext | None:
+    """The server's TLS context, or None for plain HTTP; OSError if the files are unusable."""
+    if config.tls_cert is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(config.tls_cert, config.tls_key)
+    return context
 
 
 class Sandbox:
@@ -61,9 +71,11 @@ class Sandbox:
 
     @property
     def url(self) -> str:
-        """``http://HOST:PORT``, the server's root."""
+        """``http://HOST:PORT`` (``https`` when serving TLS), the server's root."""
         host = self.host
-        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+        scheme = "https" if self.config.tls_cert else "http"
+        address = f"[{host}]" if ":" in host else host
+        return f"{scheme}://{address}:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -92,7 +104,8 @@ class Sandbox:
         )
         await runner.setup()
         try:
-            site = web.TCPSite(runner, self.host, self.config.port)
+            context = tls_context(self.config)
+            site = web.TCPSite(runner, self.host, self.config.port, ssl_context=context)
             await site.start()
         except BaseException:
             await runner.cleanup()
