@@ -1,5 +1,75 @@
-"""bulkremove: async bulk removal of records from Thulium outbound campaigns."""
+"""bulkremove: async bulk removal of records from Thulium outbound campaigns.
+
+The public API (see :mod:`bulkremove.remover`)::
+
+    async with BulkRemover(settings) as remover:
+        result = await remover.run(["ids.txt"])
+
+Names are imported on first use, so ``bulkremove --help`` does not load the engine.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "BulkRemoveError",
+    "BulkRemover",
+    "ConfigError",
+    "FatalApiError",
+    "InputError",
+    "JobResult",
+    "JournalError",
+    "Plan",
+    "Progress",
+    "ProgressSink",
+    "RefusedError",
+    "Settings",
+    "UsageError",
+    "load_settings",
+]
+
+_HOMES = {
+    "BulkRemoveError": "bulkremove.errors",
+    "BulkRemover": "bulkremove.remover",
+    "ConfigError": "bulkremove.errors",
+    "FatalApiError": "bulkremove.errors",
+    "InputError": "bulkremove.errors",
+    "JobResult": "bulkremove.job",
+    "JournalError": "bulkremove.errors",
+    "Plan": "bulkremove.plan",
+    "Progress": "bulkremove.progress",
+    "ProgressSink": "bulkremove.progress",
+    "RefusedError": "bulkremove.errors",
+    "Settings": "bulkremove.settings",
+    "UsageError": "bulkremove.errors",
+    "load_settings": "bulkremove.settings",
+}
+
+if TYPE_CHECKING:
+    from bulkremove.errors import (
+        BulkRemoveError,
+        ConfigError,
+        FatalApiError,
+        InputError,
+        JournalError,
+        RefusedError,
+        UsageError,
+    )
+    from bulkremove.job import JobResult
+    from bulkremove.plan import Plan
+    from bulkremove.progress import Progress, ProgressSink
+    from bulkremove.remover import BulkRemover
+    from bulkremove.settings import Settings, load_settings
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'bulkremove' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value

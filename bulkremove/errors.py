@@ -6,7 +6,8 @@ An exception means that a whole request, or the run itself, is in trouble::
     BulkRemoveError
     ├── UsageError                 refused before anything is sent (exit 2)
     │   ├── ConfigError            a setting is invalid: names the key and where it came from
-    │   └── InputError             an input line is invalid: names the file and the line
+    │   ├── InputError             an input line is invalid: names the file and the line
+    │   └── RefusedError           a safety rail said no: max_delete, no confirmation
     ├── JournalError               the journal cannot be used (corrupt, foreign, locked)
     └── ApiError                   a request did not give a usable per-record answer
         ├── FatalApiError          abort the run, send nothing more (exit 3)
@@ -43,6 +44,10 @@ class ConfigError(UsageError):
 
 class InputError(UsageError):
     """Input is invalid; the message names the file, the line and the offending text."""
+
+
+class RefusedError(UsageError):
+    """A safety rail refused the run after counting it: over ``max_delete``, or not confirmed."""
 
 
 class JournalError(BulkRemoveError):

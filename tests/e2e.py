@@ -75,10 +75,22 @@ def sandbox(*args: str) -> Iterator[SandboxProcess]:
 
 
 def env(**extra: str) -> dict[str, str]:
-    """The environment of a user who set only the credentials (and ``extra``)."""
+    """The environment of a scheduled job that set only the credentials (and ``extra``).
+
+    Like a scheduled job it has ``BULKREMOVE_ASSUME_YES=true``: without a terminal a run is
+    otherwise refused. Tests of the confirmation use :func:`env_asking`.
+    """
     clean = {k: v for k, v in os.environ.items() if not k.startswith("BULKREMOVE_")}
     clean.update(BULKREMOVE_USERNAME="api_user", BULKREMOVE_PASSWORD=PASSWORD)
+    clean.update(BULKREMOVE_ASSUME_YES="true")
     clean.update(extra)
+    return clean
+
+
+def env_asking(**extra: str) -> dict[str, str]:
+    """:func:`env` without ``BULKREMOVE_ASSUME_YES``: a person who has not said yes yet."""
+    clean = env(**extra)
+    del clean["BULKREMOVE_ASSUME_YES"]
     return clean
 
 

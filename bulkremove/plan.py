@@ -1,0 +1,167 @@
+"""The plan of a run: what it would send, counted from the journal before anything is sent.
+
+Ids per campaign, the requests they pack into (with the real batching code, under the configured
+byte budget and id cap), and the least time that takes at the configured rate. ``--dry-run``
+prints it; ``max_delete`` and the confirmation question are decided on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yarl
+
+from bulkremove.batching import pack
+from bulkremove.client import Client
+from bulkremove.journal import Journal, State
+from bulkremove.settings import Settings
+
+NEW_STATES: tuple[State, ...] = ("pending",)
+"""What a new run sends."""
+RESUMED_STATES: tuple[State, ...] = ("pending", "in_call", "failed")
+"""What a resumed run sends: ``in_call`` and ``failed`` records are tried again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a run would send. ``requests`` assumes no 414 lowers the byte budget on the way."""
+
+    journal: str
+    base_url: str
+    campaigns: dict[str, int]
+    """Ids to send per campaign (campaigns with none are left out)."""
+    requests: int
+    rate: float
+    max_url_length: int
+    max_ids_per_request: int
+    resumed: bool = False
+    input: dict[str, int] = field(default_factory=dict)
+    """Input figures of a new run (lines, ids, duplicates, invalid); empty for a resume."""
+    max_delete: int | None = None
+
+    @property
+    def ids(self) -> int:
+        """Ids to send, over every campaign."""
+        return sum(self.campaigns.values())
+
+    @property
+    def seconds(self) -> float:
+        """The least time the requests take at the configured rate (calls may add to it)."""
+        return self.requests / self.rate
+
+    @property
+    def host(self) -> str:
+        """The target's host, with the port when the URL names one."""
+        url = yarl.URL(self.base_url)
+        host = f"[{url.host}]" if url.host and ":" in url.host else str(url.host)
+        return f"{host}:{url.explicit_port}" if url.explicit_port else host
+
+    @property
+    def over_limit(self) -> int:
+        """How many ids over ``max_delete`` the plan is (0 when within it or no limit is set)."""
+        if self.max_delete is None:
+            return 0
+        return max(0, self.ids - self.max_delete)
+
+    def campaign_list(self, most: int = 5) -> str:
+        """``00001, 00002 and 3 more`` for a one-line question."""
+        names = sorted(self.campaigns)
+        shown = ", ".join(names[:most])
+        return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+    def question(self) -> str:
+        """The confirmation question asked on a terminal."""
+        word = "campaign" if len(self.campaigns) == 1 else "campaigns"
+        return (
+            f"Remove {self.ids} records from {word} {self.campaign_list()} on {self.host}? [y/N] "
+        )
+
+    def lines(self) -> list[str]:
+        """The plan for people, a few lines."""
+        verb = "resume: send again" if self.resumed else "remove"
+        out = [f"plan: {verb} {self.ids} records on {self.host} ({self.base_url})"]
+        out += [f"  campaign {name}: {count}" for name, count in sorted(self.campaigns.items())]
+        if self.input:
+            inp = self.input
+            out.append(
+                f"input: {inp.get('lines', 0)} lines, {inp.get('ids', 0)} ids, "
+                f"{inp.get('duplicates', 0)} duplicates, {inp.get('invalid', 0)} invalid"
+            )
+        out.append(
+            f"requests: {self.requests} (at most {self.max_url_length} bytes and "
+            f"{self.max_ids_per_request} ids each); at least {format_duration(self.seconds)} "
+            f"at {self.rate:g} requests/s, more if records are in calls"
+        )
+        if self.max_delete is not None:
+            verdict = (
+                f"{self.over_limit} over: the run is refused" if self.over_limit else "within it"
+            )
+            out.append(f"max_delete: {self.max_delete}; {self.ids} to send is {verdict}")
+        out.append(f"journal: {self.journal}")
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "journal": self.journal,
+            "base_url": self.base_url,
+            "host": self.host,
+            "resumed": self.resumed,
+            "campaigns": dict(sorted(self.campaigns.items())),
+            "ids": self.ids,
+            "requests": self.requests,
+            "seconds": round(self.seconds, 3),
+            "rate": self.rate,
+            "max_url_length": self.max_url_length,
+            "max_ids_per_request": self.max_ids_per_request,
+            "max_delete": self.max_delete,
+            "over_max_delete": self.over_limit,
+            "input": dict(self.input),
+        }
+
+
+def make_plan(journal: Journal, settings: Settings, *, resumed: bool, name: str) -> Plan:
+    """Count what a run of ``journal`` would send; reads the ids a campaign at a time."""
+    states = RESUMED_STATES if resumed else NEW_STATES
+    client = Client(settings)  # only for the exact request path; it opens no connection
+    campaigns: dict[str, int] = {}
+    requests = 0
+    for campaign in journal.campaigns():
+        ids = _ids(journal, states, campaign)
+        path = client.path(campaign)
+        count = 0
+        for batch in pack(ids, path, settings.max_url_length, settings.max_ids_per_request):
+            requests += 1
+            count += len(batch)
+        if count:
+            campaigns[campaign] = count
+    stored = journal.get_meta("input") or {}
+    return Plan(
+        journal=name,
+        base_url=str(settings.base_url),
+        campaigns=campaigns,
+        requests=requests,
+        rate=settings.rate,
+        max_url_length=settings.max_url_length,
+        max_ids_per_request=settings.max_ids_per_request,
+        resumed=resumed,
+        input={} if resumed else {key: int(value) for key, value in stored.items()},
+        max_delete=settings.max_delete,
+    )
+
+
+def _ids(journal: Journal, states: Sequence[State], campaign: str) -> Iterator[int]:
+    for _, customer_id in journal.ids_in_states(states, campaign):
+        yield customer_id
+
+
+def format_duration(seconds: float) -> str:
+    """``4.2 s``, ``3 min 05 s``, ``2 h 07 min``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"

@@ -1,0 +1,206 @@
+"""The public API: :class:`BulkRemover`, which the command line uses too.
+
+    from bulkremove import BulkRemover, Settings
+
+    settings = Settings(base_url="https://acme.thulium.com/api", username="api_user",
+                        password=secret, campaign="00001", max_delete=50_000)
+    async with BulkRemover(settings) as remover:
+        result = await remover.run(["ids.txt"])         # read, count, check, send, report
+        if result.exit_code == 4:                       # records left in a call
+            result = await remover.resume(result.report["journal"])
+
+    # or plan first: a dry run keeps its journal, and resuming it sends exactly that plan
+        plan = await remover.plan(["ids.txt"])
+        result = await remover.resume(plan.journal)
+
+Every run is counted before anything is sent: ``max_delete`` refuses a run that is too large,
+and ``confirm`` (if given) is asked with the plan and may say no. Both refusals raise
+:class:`bulkremove.errors.RefusedError` and send nothing. A library caller is not asked by
+default: calling :meth:`BulkRemover.run` is the deliberate act. ``metrics_file`` in the settings
+is written as the command line writes it.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from types import TracebackType
+from typing import Self
+
+import anyio
+
+from bulkremove.client import Client
+from bulkremove.errors import RefusedError
+from bulkremove.job import JobResult, PreparedRun, check_max_delete, execute, prepare_run
+from bulkremove.metrics import MetricsFile, MetricsProgress
+from bulkremove.plan import Plan
+from bulkremove.progress import CallbackProgress, Progress, ProgressSink
+from bulkremove.report import exit_code_for_error
+from bulkremove.settings import Settings
+
+Confirm = Callable[[Plan], bool | Awaitable[bool]]
+"""Asked with the plan before anything is sent; False refuses the run."""
+
+
+class BulkRemover:
+    """Removes records as the command line does, from Python code.
+
+    Use it as ``async with BulkRemover(settings) as remover``: the runs of one remover share one
+    connection pool, closed when the block ends.
+
+    ``confirm`` is asked with the :class:`~bulkremove.plan.Plan` of each run that would send
+    something; False (or raising :class:`~bulkremove.errors.RefusedError`) refuses it.
+    ``on_progress`` is called with a :class:`~bulkremove.progress.Progress` every
+    ``progress_interval`` seconds of a run (default: the settings' ``progress_interval``) and once
+    at the end. ``progress`` takes sinks of your own. ``handle_signals`` makes SIGINT and SIGTERM
+    stop a run gracefully (exit code 130, resumable); only the main thread can take them.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        confirm: Confirm | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        progress_interval: float | None = None,
+        progress: Sequence[ProgressSink] = (),
+        handle_signals: bool = False,
+    ) -> None:
+        self.settings = settings
+        self._confirm = confirm
+        self._sinks = list(progress)
+        if on_progress is not None:
+            interval = progress_interval or settings.progress_interval
+            self._sinks.append(CallbackProgress(on_progress, interval))
+        self._handle_signals = handle_signals
+        self._client: Client | None = None
+        self._entered = False
+
+    async def __aenter__(self) -> Self:
+        self._entered = True
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._entered = False
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.__aexit__(exc_type, exc, tb)
+
+    async def plan(
+        self,
+        inputs: Sequence[str] = (),
+        *,
+        journal: str | None = None,
+        resume: str | None = None,
+    ) -> Plan:
+        """A dry run: read ``inputs`` (or look at the journal ``resume``), count, send nothing.
+
+        The new journal is kept, marked ``dry_run``: :meth:`resume` on it sends what was planned.
+        A plan of a resume changes nothing in that journal. ``max_delete`` does not refuse a dry
+        run; ``plan.over_limit`` says whether it would refuse the real one.
+        """
+        prepared = await self._prepare(inputs, journal, resume, dry_run=True)
+        prepared.journal.close()
+        return prepared.plan
+
+    async def run(self, inputs: Sequence[str], *, journal: str | None = None) -> JobResult:
+        """Remove the ids listed in ``inputs`` (files; ``-`` is stdin) into a new journal.
+
+        ``journal`` is its path (default: ``<journal_dir>/<UTC time>-<campaign>.sqlite``).
+        Raises :class:`~bulkremove.errors.UsageError` (input, settings, refusals; nothing sent, the
+        new journal removed), :class:`~bulkremove.errors.JournalError`; a fatal API answer is
+        not raised but reported, with exit code 3.
+        """
+        if not inputs:
+            raise ValueError("give at least one input")
+        return await self._run(inputs, journal, None)
+
+    async def resume(self, journal: str) -> JobResult:
+        """Continue the run of ``journal``: its pending, ``in_call`` and ``failed`` records.
+
+        Uses this remover's settings (the command line merges in the journal's own first).
+        """
+        return await self._run((), None, journal)
+
+    async def _run(
+        self, inputs: Sequence[str], journal: str | None, resume: str | None
+    ) -> JobResult:
+        metrics = self._metrics()
+        try:
+            prepared = await self._prepare(inputs, journal, resume, dry_run=False)
+            try:
+                check_max_delete(prepared.plan, self.settings)
+                if prepared.plan.ids and self._confirm is not None:
+                    await self._ask(prepared.plan)
+            except BaseException:
+                prepared.discard()
+                raise
+            sinks = list(self._sinks)
+            if metrics is not None:
+                interval = self.settings.progress_interval
+                sinks.append(MetricsProgress(metrics, str(prepared.path), interval))
+            result = await execute(
+                prepared,
+                client=await self._shared_client(),
+                handle_signals=self._handle_signals,
+                progress=sinks,
+            )
+        except (Exception, KeyboardInterrupt) as exc:
+            if metrics is not None:
+                metrics.write(records={}, exit_code=exit_code_for_error(exc))
+            raise
+        if metrics is not None:
+            final = result.progress
+            metrics.write(
+                records=result.report["campaigns"],
+                requests=final.requests if final else 0,
+                errors=final.errors if final else None,
+                exit_code=result.exit_code,
+            )
+        return result
+
+    async def _prepare(
+        self, inputs: Sequence[str], journal: str | None, resume: str | None, *, dry_run: bool
+    ) -> PreparedRun:
+        if resume and inputs:
+            raise ValueError("a resume reads its journal's own records: give no inputs")
+        prepare = functools.partial(
+            prepare_run,
+            self.settings,
+            inputs=inputs,
+            journal_path=journal,
+            resume=resume,
+            dry_run=dry_run,
+        )
+        return await anyio.to_thread.run_sync(prepare)
+
+    async def _ask(self, plan: Plan) -> None:
+        assert self._confirm is not None
+        answer = self._confirm(plan)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        if not answer:
+            raise RefusedError("not confirmed: nothing sent")
+
+    def _metrics(self) -> MetricsFile | None:
+        if not self.settings.metrics_file:
+            return None
+        metrics = MetricsFile(self.settings.metrics_file)
+        metrics.check()
+        return metrics
+
+    async def _shared_client(self) -> Client | None:
+        """The remover's client inside ``async with``; outside it, each run opens its own."""
+        if not self._entered:
+            return None
+        if self._client is None:
+            client = Client(self.settings)
+            await client.__aenter__()
+            self._client = client
+        return self._client

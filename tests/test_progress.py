@@ -1,0 +1,75 @@
+"""Progress figures (on a fake clock), and the ``progress`` events of a run without a terminal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from e2e import bulkremove, sandbox, write_ids
+
+from bulkremove.progress import ProgressMeter
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_pace_is_measured_over_the_recent_window_and_gives_the_time_left() -> None:
+    clock = Clock()
+    meter = ProgressMeter(1000, window=10.0, clock=clock)
+    first = meter.measure(removed=0, not_found=0, failed=0, in_call=0, requests=0, rate=10.0)
+    assert first.eta_s is None, "no pace yet, no guess"
+    assert first.pending == 1000
+    clock.now += 5
+    p = meter.measure(removed=80, not_found=20, failed=0, in_call=5, requests=3, rate=10.0)
+    assert p.ids_per_s == 20.0
+    assert p.pending == 895
+    assert p.eta_s == 900 / 20.0  # pending and waiting on calls are both left
+    assert p.elapsed_s == 5.0
+    # 20 s later at a faster pace: the old samples have left the window.
+    for _ in range(4):
+        clock.now += 5
+        p = meter.measure(
+            removed=p.removed + 200, not_found=20, failed=0, in_call=0, requests=9, rate=10.0
+        )
+    assert p.ids_per_s == 40.0
+    assert p.done == 900
+
+
+def test_the_final_sample_counts_records_left_in_a_call_as_done() -> None:
+    clock = Clock()
+    meter = ProgressMeter(10, clock=clock)
+    clock.now += 1
+    final = meter.measure(
+        removed=7, not_found=1, failed=0, in_call=2, pending=0, requests=2, rate=5.0, final=True
+    )
+    assert final.done == 10
+    assert final.eta_s == 0.0
+    assert final.fields()["in_call"] == 2
+
+
+def test_without_a_terminal_progress_events_carry_the_figures(tmp_path: Path) -> None:
+    ids = write_ids(tmp_path / "ids.txt", range(1, 601))
+    with sandbox("--campaign", "00001=1-500", "--latency", "0.05:0.05") as server:
+        done = bulkremove(
+            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
+             "--journal", "j.sqlite", "--max-ids-per-request", "10", "--rate", "40",
+             "--progress-interval", "0.25", "--log-format", "json"],
+            cwd=tmp_path,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    progress = [e for e in events if e["event"] == "progress"]
+    assert len(progress) >= 3, "60 requests at 40/s take 1.5 s: an event every 0.25 s"
+    for event in progress:
+        assert {"removed", "not_found", "in_call", "failed", "pending", "total", "ids_per_s",
+                "rate", "eta_s", "requests"} <= set(event)  # fmt: skip
+        assert event["total"] == 600
+        assert event["removed"] + event["not_found"] + event["pending"] + event["in_call"] == 600
+    assert progress[-1]["removed"] > progress[0]["removed"]
+    assert any(e["ids_per_s"] > 0 and e["eta_s"] is not None for e in progress)
+    assert progress[0]["rate"] == 40.0
