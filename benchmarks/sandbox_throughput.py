@@ -21,110 +21,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import select
-import subprocess
 import sys
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-import aiohttp
-import orjson
-from yarl import URL
+from benchmarks._common import (
+    Phase,
+    build_targets,
+    fetch_stats,
+    rebase,
+    send_all,
+    start_server,
+)
 
 TARGET_IDS_PER_S = 250_000
-QUERY_KEY = "customer_id%5B%5D="
-CREDENTIALS = ("api_user", "api_pass")
-START_TIMEOUT_S = 30.0
-
-
-@dataclass(frozen=True)
-class Phase:
-    name: str
-    seconds: float
-    requests: int
-    ids: int
-    server_cpu_s: float | None
-
-    @property
-    def ids_per_s(self) -> float:
-        return self.ids / self.seconds
-
-    @property
-    def requests_per_s(self) -> float:
-        return self.requests / self.seconds
-
-
-def build_targets(base: str, first: int, last: int, batch: int) -> list[URL]:
-    """Encoded request URLs covering ids first..last in batches of ``batch``."""
-    path = f"{base}/batch/crm_outbounds/00001/records?"
-    targets = []
-    for start in range(first, last + 1, batch):
-        ids = range(start, min(start + batch, last + 1))
-        targets.append(URL(path + "&".join(QUERY_KEY + str(i) for i in ids), encoded=True))
-    return targets
-
-
-def rebase(targets: Sequence[URL], base: str) -> list[URL]:
-    """The same request-targets on another server."""
-    root = URL(base)
-    return [t.with_host(root.host or "127.0.0.1").with_port(root.port) for t in targets]
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process so far (Linux); None where /proc is missing."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rpartition(")")[2].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def send_all(name: str, targets: Sequence[URL], concurrency: int, server_pid: int) -> Phase:
-    """Send every target once with ``concurrency`` workers; every answer must be a 200."""
-    headers = {"Authorization": aiohttp.encode_basic_auth(*CREDENTIALS)}
-    pending = iter(targets)
-    ids = 0
-
-    async def worker(session: aiohttp.ClientSession) -> None:
-        nonlocal ids
-        for url in pending:
-            async with session.delete(url, headers=headers) as response:
-                body = await response.read()
-                if response.status != 200:
-                    raise RuntimeError(f"{name}: {response.status} {body[:200]!r}")
-            ids += url.raw_query_string.count("&") + 1
-
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        cpu_before = cpu_seconds(server_pid)
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
-        seconds = time.perf_counter() - started
-        cpu_after = cpu_seconds(server_pid)
-    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-    return Phase(name, seconds, len(targets), ids, cpu)
-
-
-async def fetch_stats(root: str) -> dict[str, object]:
-    async with aiohttp.ClientSession() as session, session.get(root + "/_sandbox/stats") as r:
-        stats: dict[str, object] = orjson.loads(await r.read())
-        return stats
-
-
-def start_server(command: list[str]) -> tuple[subprocess.Popen[bytes], str]:
-    """Start a server process and read its ``listening on URL`` line."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE)
-    assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT_S)
-    line = process.stdout.readline().decode().strip() if ready else ""
-    if not line.startswith("listening on "):
-        process.kill()
-        process.wait()
-        raise RuntimeError(f"server did not start: {line!r}")
-    return process, line.removeprefix("listening on ")
 
 
 def serve_empty() -> None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import email.utils
 import math
-from collections.abc import Sequence
-from typing import Any, NamedTuple
+import operator
+from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple, overload
 
 import orjson
 
@@ -24,6 +25,8 @@ MALFORMED = "MALFORMED"
 """Status given to an entry whose ``status`` is not a string."""
 
 _EXCERPT = 500
+_MAX_RECORD_ID = (1 << 63) - 1
+"""The journal keeps record ids as SQLite INTEGERs (signed 64-bit): larger ones are unusable."""
 
 
 class Outcome(NamedTuple):
@@ -43,8 +46,86 @@ def excerpt(body: bytes, limit: int = _EXCERPT) -> str:
     return text + ("…" if len(body) > limit else "")
 
 
-def parse_outcomes(body: bytes, ids: Sequence[int]) -> list[Outcome]:
-    """One outcome per id in ``ids``, in order, from a 200/207 body.
+class Outcomes(Sequence[Outcome]):
+    """The outcomes of one answer, one per id asked, in order, kept as columns.
+
+    ``statuses[k]``, ``record_ids[k]`` and ``details.get(k)`` are what was said of ``ids[k]``.
+    An answer of 300 ids is three lists, not 300 tuples: an :class:`Outcome` is made only when
+    one is read, and the engine reads the columns.
+    """
+
+    __slots__ = ("details", "ids", "record_ids", "statuses")
+
+    def __init__(
+        self,
+        ids: Sequence[int],
+        statuses: list[str],
+        record_ids: list[int | None],
+        details: dict[int, str],
+    ) -> None:
+        self.ids = ids
+        self.statuses = statuses
+        self.record_ids = record_ids
+        self.details = details
+        """Index in ``ids`` to the raw entry or reason, only for unexpected answers."""
+
+    @classmethod
+    def of(cls, outcomes: Sequence[Outcome]) -> Outcomes:
+        """The columns of ready-made outcomes."""
+        if isinstance(outcomes, Outcomes):
+            return outcomes
+        details = {k: o.detail for k, o in enumerate(outcomes) if o.detail is not None}
+        return cls(
+            [o.customer_id for o in outcomes],
+            [o.status for o in outcomes],
+            [o.record_id for o in outcomes],
+            details,
+        )
+
+    @property
+    def all_removed(self) -> bool:
+        """Every id REMOVED with a usable record id: the usual answer."""
+        return not self.details and self.statuses.count(REMOVED) == len(self.statuses)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, index: int) -> Outcome: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Outcome]: ...
+
+    def __getitem__(self, index: int | slice) -> Outcome | list[Outcome]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        k = range(len(self.ids))[index]
+        return Outcome(self.ids[k], self.statuses[k], self.record_ids[k], self.details.get(k))
+
+    def __iter__(self) -> Iterator[Outcome]:
+        details = self.details
+        for k, (customer_id, status, record_id) in enumerate(
+            zip(self.ids, self.statuses, self.record_ids, strict=True)
+        ):
+            yield Outcome(customer_id, status, record_id, details.get(k))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Outcomes({list(self)!r})"
+
+
+_get_status = operator.methodcaller("get", "status")
+_get_record_id = operator.methodcaller("get", "record_id")
+
+
+def read_outcomes(body: bytes, ids: Sequence[int]) -> Outcomes:
+    """One outcome per id in ``ids``, in order, from a 200/207 body, as columns.
 
     Raises BadAnswerError when the body is not a JSON object. Entries for ids that were not
     asked for are ignored: they can never mark a record of ours removed.
@@ -55,7 +136,60 @@ def parse_outcomes(body: bytes, ids: Sequence[int]) -> list[Outcome]:
         raise BadAnswerError(f"answer is not JSON: {excerpt(body, 120)!r}", body=body) from exc
     if not isinstance(data, dict):
         raise BadAnswerError(f"answer is not a JSON object: {excerpt(body, 120)!r}", body=body)
-    return [_outcome(customer_id, data.get(str(customer_id))) for customer_id in ids]
+    # Per id work runs in C (map) unless an entry is unusual; hundreds of ids per answer.
+    entries = list(map(data.get, map(str, ids)))
+    try:
+        statuses = list(map(_get_status, entries))
+        record_ids = list(map(_get_record_id, entries))
+    except AttributeError:  # an entry missing, or not an object
+        return _read_each(body, ids, entries)
+    if statuses.count(REMOVED) == len(statuses) and _usable_record_ids(record_ids):
+        return Outcomes(ids, statuses, record_ids, {})
+    return _read_each(body, ids, entries)
+
+
+def parse_outcomes(body: bytes, ids: Sequence[int]) -> list[Outcome]:
+    """:func:`read_outcomes` as a list of :class:`Outcome`."""
+    return list(read_outcomes(body, ids))
+
+
+def _usable_record_ids(record_ids: list[Any]) -> bool:
+    return not record_ids or (
+        set(map(type, record_ids)) == {int}
+        and min(record_ids) > 0
+        and max(record_ids) <= _MAX_RECORD_ID
+    )
+
+
+def _read_each(body: bytes, ids: Sequence[int], entries: list[Any]) -> Outcomes:
+    """The outcomes of an answer that is not all REMOVED, id by id."""
+    statuses: list[str] = []
+    record_ids: list[int | None] = []
+    details: dict[int, str] = {}
+    missing: str | None = None
+    for k, entry in enumerate(entries):
+        status = entry.get("status") if type(entry) is dict else None
+        if status == REMOVED:
+            record_id = entry.get("record_id")
+            if type(record_id) is int and 0 < record_id <= _MAX_RECORD_ID:
+                statuses.append(REMOVED)
+                record_ids.append(record_id)
+                continue
+        elif status in (NOT_EXIST, CALL_IN_PROGRESS):
+            statuses.append(status)
+            record_ids.append(None)
+            continue
+        outcome = _outcome(ids[k], entry)
+        statuses.append(outcome.status)
+        record_ids.append(outcome.record_id)
+        if outcome.detail is not None:
+            details[k] = outcome.detail
+        elif outcome.status == MISSING:
+            # No entry to keep: keep the start of the answer as it came.
+            if missing is None:
+                missing = f"no entry for this id in the answer: {excerpt(body, 200)}"
+            details[k] = missing
+    return Outcomes(ids, statuses, record_ids, details)
 
 
 def _outcome(customer_id: int, entry: Any) -> Outcome:
@@ -66,7 +200,7 @@ def _outcome(customer_id: int, entry: Any) -> Outcome:
     status = entry.get("status")
     if status == REMOVED:
         record_id = entry.get("record_id")
-        if type(record_id) is int and record_id > 0:
+        if type(record_id) is int and 0 < record_id <= _MAX_RECORD_ID:
             return Outcome(customer_id, REMOVED, record_id, None)
         # Removed by the server's word, but the record id is unusable: keep the entry.
         return Outcome(customer_id, REMOVED, None, _raw(entry))

@@ -7,7 +7,10 @@ handed to the client already encoded, so nothing re-quotes it on the way out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import accumulate, islice
+from operator import add
 
 from bulkremove.errors import ConfigError
 from bulkremove.ids import MAX_ID_DIGITS
@@ -16,6 +19,8 @@ QUERY_KEY = "customer_id%5B%5D="
 """``customer_id[]=`` as aiohttp sends it: brackets are percent-encoded."""
 
 _PAIR_OVERHEAD = len(QUERY_KEY) + 1  # the key and the '&' (or '?') in front of it
+_SEPARATOR = "&" + QUERY_KEY
+_PACK_CHUNK = 1 << 16
 
 
 def records_path(base_path: str, campaign: str) -> str:
@@ -25,12 +30,33 @@ def records_path(base_path: str, campaign: str) -> str:
 
 def build_query(ids: Iterable[int]) -> str:
     """The encoded query string for ``ids``, in order."""
-    return "&".join([QUERY_KEY + str(i) for i in ids])
+    text = _SEPARATOR.join(map(str, ids))
+    return QUERY_KEY + text if text else ""
 
 
 def target_length(path: str, ids: Iterable[int]) -> int:
     """Bytes of ``path?query`` for ``ids``, without building it."""
-    return len(path) + sum(_PAIR_OVERHEAD + len(str(i)) for i in ids)
+    ids = ids if isinstance(ids, Sequence) else list(ids)
+    width = _one_width(ids)
+    if width is not None:  # the usual batch: no string made per id
+        return len(path) + (_PAIR_OVERHEAD + width) * len(ids)
+    return len(path) + _PAIR_OVERHEAD * len(ids) + sum(map(len, map(str, ids)))
+
+
+def _one_width(ids: Sequence[int]) -> int | None:
+    """The length of every id written out, when all are positive ints of one length.
+
+    Only the smallest and the largest are written out. None for anything else (a journal
+    edited by hand can hold text; the client refuses to send it).
+    """
+    try:
+        low, high = min(ids), max(ids)
+    except (TypeError, ValueError):  # not comparable, or empty
+        return None
+    if type(low) is not int or type(high) is not int or low < 1:
+        return None
+    width = len(str(high))
+    return width if len(str(low)) == width else None
 
 
 def check_budget(path: str, max_url_length: int) -> None:
@@ -85,6 +111,35 @@ class Packer:
         """True when not even the shortest id would fit any more."""
         return len(self._ids) >= self._max_ids or self._size + _PAIR_OVERHEAD + 1 > self._room
 
+    def add_many(self, ids: Sequence[int], start: int = 0) -> int:
+        """Add the longest run of ``ids`` from ``start`` that fits; return how many were added.
+
+        The same as calling :meth:`add` on each until one is refused, without a call per id.
+        """
+        head = ids[start : start + self._max_ids - len(self._ids)]
+        if not head:
+            return 0
+        room = self._room - self._size
+        width = _one_width(head)
+        if width is not None:  # the usual case: one cost for every id
+            fits = min(len(head), room // (_PAIR_OVERHEAD + width))
+            self._ids.extend(head[:fits])
+            self._size += fits * (_PAIR_OVERHEAD + width)
+            return fits
+        # cost of the first k ids: their digits plus k pair overheads, ascending in k
+        costs = list(
+            map(
+                add,
+                accumulate(map(len, map(str, head))),
+                range(_PAIR_OVERHEAD, _PAIR_OVERHEAD * (len(head) + 1), _PAIR_OVERHEAD),
+            )
+        )
+        fits = bisect_right(costs, room)
+        if fits:
+            self._ids.extend(head[:fits])
+            self._size += costs[fits - 1]
+        return fits
+
     def take(self) -> list[int]:
         """Return the current batch and start an empty one."""
         ids, self._ids, self._size = self._ids, [], 0
@@ -102,9 +157,11 @@ class Packer:
 def pack(ids: Iterable[int], path: str, max_url_length: int, max_ids: int) -> Iterator[list[int]]:
     """Split ``ids``, in order, into batches as full as both limits allow."""
     packer = Packer(path, max_url_length, max_ids)
-    for customer_id in ids:
-        if not packer.add(customer_id):
+    source = iter(ids)
+    while chunk := list(islice(source, _PACK_CHUNK)):
+        start = packer.add_many(chunk)
+        while start < len(chunk):
             yield packer.take()
-            packer.add(customer_id)
+            start += packer.add_many(chunk, start)
     if len(packer):
         yield packer.take()

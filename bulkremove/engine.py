@@ -19,14 +19,15 @@ import math
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
-from bulkremove.answers import CALL_IN_PROGRESS, NOT_EXIST, REMOVED, Outcome
+from bulkremove.answers import CALL_IN_PROGRESS, NOT_EXIST, REMOVED, Outcome, Outcomes
 from bulkremove.backoff import Backoff, retry_after_delay
 from bulkremove.batching import Packer, check_budget, pack, target_length
 from bulkremove.client import Client
@@ -34,12 +35,15 @@ from bulkremove.errors import (
     BatchRejectedError,
     ConfigError,
     FatalApiError,
+    RequestTimeoutError,
+    ThrottledError,
     TransientApiError,
     UrlTooLongError,
 )
 from bulkremove.journal import Journal, JournalUpdate
 from bulkremove.limiter import RateLimiter
 from bulkremove.logs import get_logger
+from bulkremove.pacing import AdaptiveRate
 from bulkremove.scheduler import RetryScheduler, next_call_retry
 from bulkremove.settings import Settings
 
@@ -76,7 +80,11 @@ class EngineStats:
     batches: int = 0
     by_error: dict[str, int] = field(default_factory=dict)
     budget: int = 0
+    rate: float = 0.0
+    """The sending rate in force (requests per second)."""
     aborted: str | None = None
+    committed: dict[str, int] = field(default_factory=dict)
+    """Outcomes committed to the journal, by the state they gave (for progress)."""
 
 
 class Engine:
@@ -101,12 +109,17 @@ class Engine:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._limiter = RateLimiter(settings.rate, settings.rate_burst, clock=clock, sleep=sleep)
+        self._pacer = (
+            AdaptiveRate(settings.rate, min(settings.min_rate, settings.rate))
+            if settings.adaptive
+            else None
+        )
         self._scheduler = RetryScheduler()
         self._call_backoff = Backoff(settings.call_retry_initial, settings.call_retry_max)
         self._batch_backoff = Backoff(settings.retry_initial, settings.retry_max)
         self._db = anyio.CapacityLimiter(1)  # one thread at a time on the journal
         self._log = get_logger("engine")
-        self.stats = EngineStats(budget=settings.max_url_length)
+        self.stats = EngineStats(budget=settings.max_url_length, rate=settings.rate)
         # Accounting that decides the end of the run.
         self._in_flight = 0
         self._fresh_exhausted = False
@@ -145,6 +158,16 @@ class Engine:
             with anyio.CancelScope(shield=True):
                 await self._flush()
         return self.stats
+
+    @property
+    def waiting_on_calls(self) -> int:
+        """Ids held for a retry because they were in a call (read-only, for progress)."""
+        return len(self._scheduler)
+
+    @property
+    def rate(self) -> float | None:
+        """The sending rate in force, requests per second; None when unlimited."""
+        return self._limiter.rate
 
     def stop(self) -> None:
         """Stop handing out batches; requests in flight go on to their answers.
@@ -219,9 +242,10 @@ class Engine:
                 )
                 break
             batch.calls[entry.customer_id] = (entry.first_call_at, entry.retries)
-        if campaign == self._fresh_campaign:
+        if campaign == self._fresh_campaign and self._fresh and not packer.full:
             fresh = self._fresh
-            while fresh and packer.add(fresh[0]):
+            head = list(islice(fresh, self._settings.max_ids_per_request))
+            for _ in range(packer.add_many(head)):
                 fresh.popleft()
         batch.ids = packer.take()
         return batch if batch.ids else None
@@ -280,15 +304,21 @@ class Engine:
                 return
             except TransientApiError as exc:
                 self._count(exc)
+                if isinstance(exc, ThrottledError | RequestTimeoutError) or exc.status == 503:
+                    self._congestion(type(exc).__name__)
                 batch.lost = batch.lost or exc.answer_lost
                 if attempt >= self._settings.max_attempts:
                     log.warning("batch_failed", attempts=attempt, error=str(exc))
                     self._fail(batch, f"gave up after {attempt} tries: {exc}")
                     return
                 self._attempted(batch)
-                backoff = self._batch_backoff.delay(attempt, self._rng)
-                delay = retry_after_delay(exc.retry_after, backoff, self._settings.max_retry_after)
+                delay = retry_after_delay(
+                    exc.retry_after,
+                    self._batch_backoff.delay(attempt, self._rng),
+                    self._settings.max_retry_after,
+                )
                 if exc.retry_after is not None:
+                    # The server said when: every worker waits that long, and no longer.
                     self._limiter.pause_until(self._clock() + delay)
                 log.debug("batch_retry", attempt=attempt, delay_s=round(delay, 3), error=str(exc))
                 await self._sleep(delay)
@@ -303,8 +333,26 @@ class Engine:
                 self.stats.aborted = str(exc)
                 raise
             log.debug("batch_done", attempt=attempt)
+            if self._pacer is not None and self._pacer.throttled:
+                self._set_rate(self._pacer.on_success(self._clock()), "healthy")
             self._apply(batch, outcomes)
             return
+
+    def _congestion(self, reason: str) -> None:
+        if self._pacer is not None:
+            self._set_rate(self._pacer.on_congestion(self._clock()), reason)
+            # A server with a limit counts bursts against it: space every request evenly.
+            self._limiter.set_burst(1)
+
+    def _set_rate(self, rate: float | None, reason: str) -> None:
+        if rate is None:
+            return
+        old = self._limiter.rate
+        self._limiter.set_rate(rate)
+        self.stats.rate = rate
+        # Decreases matter to an operator; the steady climb back is detail.
+        level = self._log.debug if old is not None and rate > old else self._log.info
+        level("rate_changed", old=round(old or 0.0, 3), new=round(rate, 3), reason=reason)
 
     def _count(self, exc: Exception) -> None:
         name = type(exc).__name__
@@ -338,41 +386,68 @@ class Engine:
 
     # --- outcomes -------------------------------------------------------------------------
 
-    def _apply(self, batch: Batch, outcomes: list[Outcome]) -> None:
+    def _apply(self, batch: Batch, outcomes: Sequence[Outcome]) -> None:
         now, at = self._clock(), self._wall()
         campaign, lost = batch.campaign, batch.lost
-        deadline = self._settings.call_retry_timeout
+        answer = Outcomes.of(outcomes)
+        ids, statuses, record_ids = answer.ids, answer.statuses, answer.record_ids
         updates = self._buffer
-        for outcome in outcomes:
-            customer_id, status = outcome.customer_id, outcome.status
-            if status == REMOVED:
+        if answer.all_removed:
+            # The usual answer: no Python code runs per id.
+            updates.extend(
+                JournalUpdate.many(campaign, ids, "removed", at, record_ids, answer_lost=lost)
+            )
+            return
+        deadline = self._settings.call_retry_timeout
+        details = answer.details
+        removed: list[int] = []
+        removed_record_ids: list[int | None] = []
+        not_found: list[int] = []
+        in_call: list[int] = []
+        for k, status in enumerate(statuses):
+            customer_id = ids[k]
+            if status == REMOVED and k not in details:
+                removed.append(customer_id)
+                removed_record_ids.append(record_ids[k])
+            elif status == REMOVED:
                 updates.append(
                     JournalUpdate(
-                        campaign, customer_id, "removed", at, outcome.record_id, False, lost,
-                        outcome.detail,
+                        campaign, customer_id, "removed", at, record_ids[k], False, lost,
+                        details[k],
                     )
                 )  # fmt: skip
             elif status == NOT_EXIST:
-                updates.append(
-                    JournalUpdate(campaign, customer_id, "not_found", at, None, False, lost)
-                )
+                not_found.append(customer_id)
             elif status == CALL_IN_PROGRESS:
                 first, retries = batch.calls.get(customer_id, (now, 0))
                 due = next_call_retry(now, first, retries, self._call_backoff, deadline, self._rng)
                 if due is not None:
                     self._scheduler.schedule(campaign, customer_id, due, first, retries + 1)
-                updates.append(
-                    JournalUpdate(campaign, customer_id, "in_call", at, None, True, lost)
-                )
+                in_call.append(customer_id)
             else:
-                detail = outcome.detail or f"status {status}"
+                detail = details.get(k) or f"status {status}"
                 updates.append(
                     JournalUpdate(campaign, customer_id, "failed", at, None, False, lost, detail)
                 )
+        # Ids of one batch are distinct: grouping them by state changes nothing in the journal.
+        updates.extend(
+            JournalUpdate.many(
+                campaign, removed, "removed", at, removed_record_ids, answer_lost=lost
+            )
+        )
+        updates.extend(JournalUpdate.many(campaign, not_found, "not_found", at, answer_lost=lost))
+        updates.extend(
+            JournalUpdate.many(campaign, in_call, "in_call", at, in_call=True, answer_lost=lost)
+        )
 
     def _attempted(self, batch: Batch) -> None:
         """Count a try that gave no per-record answer; the records keep their state."""
         at, campaign, lost, calls = self._wall(), batch.campaign, batch.lost, batch.calls
+        if not calls:
+            self._buffer.extend(
+                JournalUpdate.many(campaign, batch.ids, "pending", at, answer_lost=lost)
+            )
+            return
         self._buffer.extend(
             JournalUpdate(
                 campaign, i, "in_call" if i in calls else "pending", at, None, i in calls, lost
@@ -383,20 +458,29 @@ class Engine:
     def _fail(self, batch: Batch, reason: str) -> None:
         at = self._wall()
         self._buffer.extend(
-            JournalUpdate(batch.campaign, i, "failed", at, None, False, batch.lost, reason)
-            for i in batch.ids
+            JournalUpdate.many(
+                batch.campaign, batch.ids, "failed", at, answer_lost=batch.lost, detail=reason
+            )
         )
 
     # --- the journal writer ---------------------------------------------------------------
 
     async def _commit_loop(self) -> None:
+        # Commits at least every COMMIT_INTERVAL, and sooner once half of MAX_BUFFERED waits,
+        # so that a fast run never leaves workers waiting for the writer.
+        last = self._clock()
         while True:
-            await self._sleep(COMMIT_INTERVAL)
-            await self._flush()
+            await self._sleep(COMMIT_INTERVAL / 10)
+            if len(self._buffer) >= MAX_BUFFERED // 2 or self._clock() - last >= COMMIT_INTERVAL:
+                await self._flush()
+                last = self._clock()
 
     async def _flush(self) -> None:
         if self._buffer:
             rows, self._buffer = self._buffer, []
-            await self._db_call(self._journal.record_outcomes, rows)
+            by_state = await self._db_call(self._journal.record_outcomes, rows)
+            committed = self.stats.committed
+            for state, count in by_state.items():
+                committed[state] = committed.get(state, 0) + count
         self._flushed.set()
         self._flushed = anyio.Event()

@@ -22,7 +22,7 @@ import csv
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO, NamedTuple, overload
 
 from bulkremove.errors import ConfigError, InputError
 from bulkremove.ids import MAX_ID_DIGITS, customer_id_problem, is_campaign_id, parse_customer_id
@@ -38,11 +38,14 @@ CSV_BATCH = 1 << 16
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 
-IdBatch = tuple[str, list[int]]
+IdBatch = tuple[str, Sequence[int]]
 """A campaign and some of its customer ids, in input order (duplicates included)."""
 
 _BLANKS = b" \t\r"
 _TEXT_ID_BYTES = b"0123456789" + _BLANKS
+_DIGIT_LINE_BYTES = b"0123456789\n"
+_DIGITS_AS_X = bytes.maketrans(b"0123456789", b"x" * 10)
+_TOO_MANY_DIGITS = b"x" * (MAX_ID_DIGITS + 1)
 _BOM = b"\xef\xbb\xbf"
 _CSV_DELIMITERS = ",;\t"
 NO_CAMPAIGN = "no campaign: give --campaign or a campaign_id column"
@@ -148,7 +151,15 @@ class InputReader:
     def _text(self, stream: BinaryIO, name: str, campaign: str) -> Iterator[IdBatch]:
         stats = self.stats
         lineno = 0
-        for lines in _line_blocks(stream):
+        for chunk in _chunks(stream):
+            ids: Sequence[int] | None = _digit_lines(chunk)
+            if ids is not None:  # every line a plain id: no int made per line here
+                lineno += len(ids)
+                stats.lines += len(ids)
+                stats.ids += len(ids)
+                yield campaign, ids
+                continue
+            lines = _lines(chunk)
             ids = _clean_block(lines)
             if ids is None:
                 ids = self._slow_block(lines, name, lineno)
@@ -197,8 +208,11 @@ class InputReader:
         try:
             header = [column.strip().lower() for column in next(reader)]
         except csv.Error as exc:  # e.g. a quote opened in the header and never closed
+            stats.lines = counted + lines.lineno
             self._reject(name, 1, _show_str(header_line), f"CSV: {exc}")
             return
+        # A quote left open in the header takes the following lines into it.
+        stats.lines = counted + lines.lineno
         if "customer_id" not in header:
             self._reject(name, 1, _show_str(header_line), "no customer_id column in the header")
             return
@@ -309,6 +323,24 @@ def _chain_one(first: str, rest: Iterator[str]) -> Iterator[str]:
 
 def _line_blocks(stream: BinaryIO) -> Iterator[list[bytes]]:
     """Lists of consecutive lines (without ``\\n``), each line at most MAX_LINE + 1 bytes."""
+    for chunk in _chunks(stream):
+        yield _lines(chunk)
+
+
+def _lines(chunk: bytes) -> list[bytes]:
+    """The lines of a chunk, without their ``\\n``."""
+    lines = chunk.split(b"\n")
+    if chunk.endswith(b"\n"):
+        lines.pop()
+    return lines
+
+
+def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+    """Runs of whole lines, each ending in ``\\n`` but perhaps the input's last.
+
+    A line is cut at MAX_LINE + 1 bytes where the blocks read split it, and the rest of it
+    skipped; a line inside one block is left whole.
+    """
     carry = b""
     skipping = False  # inside a line already cut at MAX_LINE: drop bytes up to its end
     first = True
@@ -328,16 +360,86 @@ def _line_blocks(stream: BinaryIO) -> Iterator[list[bytes]]:
                 continue
             block = block[end + 1 :]
             skipping = False
-        lines = (carry + block).split(b"\n")
-        carry = lines.pop()
+        data = carry + block
+        end = data.rfind(b"\n") + 1
+        chunk, carry = data[:end], data[end:]
         if len(carry) > MAX_LINE:
-            lines.append(carry[: MAX_LINE + 1])
+            chunk += carry[: MAX_LINE + 1] + b"\n"
             carry = b""
             skipping = True
-        if lines:
-            yield lines
+        if chunk:
+            yield chunk
     if carry:
-        yield [carry]
+        yield carry
+
+
+class TextIds(Sequence[int]):
+    """The ids of a run of lines that are each a plain id, kept as their text.
+
+    The journal hands the text to SQLite as one JSON array, so no int is made per line in
+    Python; reading the sequence makes them all at once.
+    """
+
+    __slots__ = ("_len", "_text", "_values")
+
+    def __init__(self, text: bytes) -> None:
+        self._text = text
+        self._len = text.count(b"\n") + 1
+        self._values: list[int] | None = None
+
+    def as_json(self) -> str:
+        """The ids as a JSON array (valid: no empty line, no leading zero)."""
+        return "[" + self._text.replace(b"\n", b",").decode("ascii") + "]"
+
+    def _ids(self) -> list[int]:
+        if self._values is None:
+            self._values = list(map(int, self._text.split(b"\n")))
+        return self._values
+
+    def __len__(self) -> int:
+        return self._len
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[int]: ...
+
+    def __getitem__(self, index: int | slice) -> int | list[int]:
+        return self._ids()[index]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._ids())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            return self._ids() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"TextIds({self._ids()!r})"
+
+
+def _digit_lines(chunk: bytes) -> TextIds | None:
+    """The chunk's ids when every line is digits alone, 1 to 18 of them, no leading zero.
+
+    Checked with a few passes over the bytes in C; anything else (blanks, comments, blank
+    lines, zeros, junk) returns None and is read line by line.
+    """
+    text = chunk[:-1] if chunk.endswith(b"\n") else chunk
+    if (
+        not text
+        or text.translate(None, _DIGIT_LINE_BYTES)
+        or text.startswith((b"\n", b"0"))
+        or text.endswith(b"\n")
+        or b"\n\n" in text
+        or b"\n0" in text
+        or _TOO_MANY_DIGITS in text.translate(_DIGITS_AS_X)
+    ):
+        return None
+    return TextIds(text)
 
 
 def _clean_block(lines: list[bytes]) -> list[int] | None:

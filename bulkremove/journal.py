@@ -40,11 +40,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import json
+import operator
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, NamedTuple, Self
@@ -88,6 +91,36 @@ class JournalUpdate(NamedTuple):
     in_call: bool = False
     answer_lost: bool = False
     detail: str | None = None
+
+    @classmethod
+    def many(
+        cls,
+        campaign: str,
+        ids: Iterable[int],
+        state: State,
+        at: float,
+        record_ids: Iterable[int | None] | None = None,
+        *,
+        in_call: bool = False,
+        answer_lost: bool = False,
+        detail: str | None = None,
+    ) -> Iterator[JournalUpdate]:
+        """The same outcome for each of ``ids``; ``record_ids``, if given, go with them in order.
+
+        Made in C (no Python code runs per id): an answer brings hundreds of ids at once.
+        """
+        rows = zip(
+            itertools.repeat(campaign),
+            ids,
+            itertools.repeat(state),
+            itertools.repeat(at),
+            itertools.repeat(None) if record_ids is None else record_ids,
+            itertools.repeat(in_call),
+            itertools.repeat(answer_lost),
+            itertools.repeat(detail),
+        )
+        new: Callable[[tuple[Any, ...]], JournalUpdate] = partial(tuple.__new__, cls)
+        return map(new, rows)
 
 
 class JournalRecord(NamedTuple):
@@ -145,20 +178,38 @@ PRAGMA application_id = {APPLICATION_ID};
 PRAGMA user_version = {SCHEMA_VERSION};
 """
 
-# ?1 state, ?2 record_id, ?3 at, ?4 in_call, ?5 answer_lost, ?6 detail, ?7 campaign_key,
-# ?8 customer_id
-_UPDATE = """
-UPDATE records SET
+# One statement per group of records given the same outcome, its ids passed as one JSON text:
+# SQLite walks them in C, with the GIL released, instead of Python binding each row.
+# ?1 state, ?2 at, ?3 in_call, ?4 answer_lost, ?5 detail, ?6 campaign_key, ?7 ids (JSON array)
+_SET = """
     state = ?1,
-    record_id = coalesce(?2, record_id),
     attempts = attempts + 1,
-    first_attempt_at = coalesce(first_attempt_at, ?3),
-    last_attempt_at = ?3,
-    first_call_at = CASE WHEN ?4 THEN coalesce(first_call_at, ?3) ELSE first_call_at END,
-    answer_lost = answer_lost OR ?5,
-    detail = coalesce(?6, detail)
-WHERE campaign_key = ?7 AND customer_id = ?8
+    first_attempt_at = coalesce(first_attempt_at, ?2),
+    last_attempt_at = ?2,
+    first_call_at = CASE WHEN ?3 THEN coalesce(first_call_at, ?2) ELSE first_call_at END,
+    answer_lost = answer_lost OR ?4,
+    detail = coalesce(?5, detail)"""
+_UPDATE_GROUP = f"""
+UPDATE records SET {_SET}
+WHERE campaign_key = ?6 AND customer_id IN (SELECT value FROM json_each(?7))
 """
+# With record ids: the group's ``{customer id: record id}`` goes into a small temporary table
+# first, read back by key (a join with json_each would be quadratic, an UPDATE ... FROM slower).
+_RECORD_IDS = "temp.record_ids"
+_STAGE_RECORD_IDS = (
+    f"INSERT INTO {_RECORD_IDS} (customer_id, record_id) SELECT key, value FROM json_each(?)"
+)
+_UPDATE_GROUP_WITH_RECORD_IDS = f"""
+UPDATE records SET {_SET},
+    record_id = coalesce(
+        (SELECT r.record_id FROM {_RECORD_IDS} AS r WHERE r.customer_id = records.customer_id),
+        record_id)
+WHERE campaign_key = ?6 AND customer_id IN (SELECT customer_id FROM {_RECORD_IDS})
+"""
+# The fields that make updates alike: all but customer_id and record_id.
+_GROUP_KEY = operator.itemgetter(0, 2, 3, 5, 6, 7)
+_CUSTOMER_ID = operator.itemgetter(1)
+_RECORD_ID = operator.itemgetter(4)
 
 
 class Journal:
@@ -263,41 +314,63 @@ class Journal:
         """Add ``(campaign, customer ids)`` batches as pending records; return how many were new.
 
         Ids already in the journal (or repeated in the input) are ignored. The whole call is one
-        transaction: the ids are first staged unsorted in a temporary table, then merged into
+        transaction: the ids are first staged unsorted in a scratch database, then merged into
         ``records`` in key order, which is several times faster than inserting shuffled ids into
         the primary key one by one. If ``batches`` raises, nothing is added.
+
+        While it runs the journal is in rollback-journal mode, not WAL: the new pages are written
+        once, not to the WAL and then again by the checkpoint. Readers wait meanwhile.
         """
         self._check_writable()
         con = self._con
         with self._failing("adding pending records"):
-            con.execute("DROP TABLE IF EXISTS temp.staging")
-            con.execute(
-                "CREATE TEMP TABLE staging (campaign_key INTEGER NOT NULL, customer_id INTEGER"
-                " NOT NULL)"
-            )
+            rollback_mode = self._journal_mode("delete") == "delete"
+            # an empty name: a private scratch file, deleted at once by DETACH (no page freeing)
+            con.execute("ATTACH DATABASE '' AS staging")
             try:
+                con.execute("PRAGMA staging.journal_mode = OFF")
+                con.execute("PRAGMA staging.synchronous = OFF")
+                con.execute(
+                    "CREATE TABLE staging.ids (campaign_key INTEGER NOT NULL,"
+                    " customer_id INTEGER NOT NULL)"
+                )
                 con.execute("BEGIN IMMEDIATE")
                 try:
+                    keys: set[int] = set()
                     for campaign, ids in batches:
                         if ids:
+                            key = self._campaign_key(campaign)
+                            keys.add(key)
                             con.execute(
-                                "INSERT INTO temp.staging SELECT ?, value FROM json_each(?)",
-                                (self._campaign_key(campaign), _json_ids(ids)),
+                                "INSERT INTO staging.ids SELECT ?, value FROM json_each(?)",
+                                (key, _json_ids(ids)),
                             )
-                    added = con.execute(
-                        "INSERT OR IGNORE INTO records (campaign_key, customer_id)"
-                        " SELECT campaign_key, customer_id FROM temp.staging"
-                        " ORDER BY campaign_key, customer_id"
-                    ).rowcount
+                    added = 0
+                    if len(keys) == 1:
+                        # one sort key, not two: SQLite's sorter compares single integers fast
+                        added = con.execute(
+                            "INSERT OR IGNORE INTO records (campaign_key, customer_id)"
+                            " SELECT ?, customer_id FROM staging.ids ORDER BY customer_id",
+                            (keys.pop(),),
+                        ).rowcount
+                    elif keys:
+                        added = con.execute(
+                            "INSERT OR IGNORE INTO records (campaign_key, customer_id)"
+                            " SELECT campaign_key, customer_id FROM staging.ids"
+                            " ORDER BY campaign_key, customer_id"
+                        ).rowcount
                     con.execute("COMMIT")
                 except BaseException:
                     con.rollback()
                     self._load_campaigns()  # forget keys handed out in the lost transaction
                     raise
             finally:
-                con.execute("DROP TABLE IF EXISTS temp.staging")
-            # a large merge leaves a WAL as big as the records: fold it in and cut it back now
-            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                con.execute("DETACH DATABASE staging")
+                if rollback_mode:
+                    self._journal_mode("wal")
+            if not rollback_mode:
+                # a large merge leaves a WAL as big as the records: fold it in and cut it back
+                con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return added
 
     # -- reading work
@@ -331,27 +404,20 @@ class Journal:
 
     # -- recording results
 
-    def record_outcomes(self, updates: Sequence[JournalUpdate]) -> None:
+    def record_outcomes(self, updates: Sequence[JournalUpdate]) -> dict[str, int]:
         """Apply ``updates`` in one transaction: durable once this returns.
 
-        Raises JournalError, changing nothing, if any update names a record not in the journal.
+        Returns how many updates gave each state. Raises JournalError, changing nothing, if any
+        update names a record not in the journal.
         """
         self._check_writable()
         if not updates:
-            return
+            return {}
+        groups = list(_groups(updates))
         try:
-            params = [
-                (
-                    _CODE[u.state],
-                    u.record_id,
-                    u.at,
-                    u.in_call,
-                    u.answer_lost,
-                    u.detail,
-                    self._keys[u.campaign],
-                    u.customer_id,
-                )
-                for u in updates
+            keyed = [
+                (self._keys[campaign], _CODE[state], at, in_call, lost, detail, ids, record_ids)
+                for (campaign, state, at, in_call, lost, detail), ids, record_ids in groups
             ]
         except KeyError as exc:
             raise JournalError(f"outcome for unknown campaign or state {exc}") from exc
@@ -359,16 +425,37 @@ class Journal:
         with self._failing("recording outcomes"):
             con.execute("BEGIN IMMEDIATE")
             try:
-                changed = con.executemany(_UPDATE, params).rowcount
-                if changed != len(params):
+                before = con.total_changes
+                staged = 0
+                for key, code, at, in_call, lost, detail, ids, record_ids in keyed:
+                    common = (code, at, in_call, lost, detail, key)
+                    if record_ids.count(None) == len(record_ids):
+                        con.execute(_UPDATE_GROUP, (*common, _json_ids(ids)))
+                        continue
+                    if not staged:
+                        con.execute(
+                            f"CREATE TEMP TABLE IF NOT EXISTS {_RECORD_IDS}"
+                            " (customer_id INTEGER PRIMARY KEY, record_id INTEGER)"
+                        )
+                    by_id = dict(zip(ids, record_ids, strict=True))
+                    con.execute(_STAGE_RECORD_IDS, (_json_object(by_id),))
+                    con.execute(_UPDATE_GROUP_WITH_RECORD_IDS, common)
+                    con.execute(f"DELETE FROM {_RECORD_IDS}")
+                    staged += 2 * len(ids)  # the staging rows inserted and deleted
+                changed = con.total_changes - before - staged
+                if changed != len(updates):
                     raise JournalError(
-                        f"{len(params) - changed} of {len(params)} outcomes name records"
+                        f"{len(updates) - changed} of {len(updates)} outcomes name records"
                         " that are not in the journal"
                     )
                 con.execute("COMMIT")
             except BaseException:
                 con.rollback()
                 raise
+        by_state: dict[str, int] = {}
+        for (_, state, *_), ids, _ in groups:
+            by_state[state] = by_state.get(state, 0) + len(ids)
+        return by_state
 
     def reset_for_resume(self) -> int:
         """Put ``in_call`` and ``failed`` records back to ``pending``; return how many.
@@ -454,6 +541,41 @@ class Journal:
             finally:
                 cursor.close()
 
+    def records_in_states(
+        self, states: Iterable[State], campaign: str | None = None
+    ) -> Iterator[JournalRecord]:
+        """Stream the full rows of records in ``states``, by campaign then id (for exports)."""
+        codes = sorted({_CODE[state] for state in states})
+        if not codes:
+            return
+        self._refresh_campaigns()
+        names = sorted(self._keys) if campaign is None else [campaign]
+        marks = ", ".join("?" * len(codes))
+        sql = (
+            "SELECT customer_id, state, record_id, attempts, first_attempt_at, last_attempt_at,"
+            " first_call_at, answer_lost, detail FROM records"
+            f" WHERE campaign_key = ? AND state IN ({marks}) ORDER BY customer_id"
+        )
+        for name in names:
+            key = self._keys.get(name)
+            if key is None:
+                continue
+            with self._failing("reading records"):
+                cursor = self._con.execute(sql, (key, *codes))
+            try:
+                while True:
+                    with self._failing("reading records"):
+                        rows = cursor.fetchmany(10_000)
+                    if not rows:
+                        break
+                    for cid, state, rid, attempts, first, last, call, lost, detail in rows:
+                        yield JournalRecord(
+                            name, cid, STATES[state], rid, attempts, first, last, call,
+                            bool(lost), detail,
+                        )  # fmt: skip
+            finally:
+                cursor.close()
+
     def record(self, campaign: str, customer_id: int) -> JournalRecord | None:
         """The journal's row for one record, or None if it has none."""
         key = self._key_of(campaign)
@@ -508,6 +630,14 @@ class Journal:
             self._names[key] = campaign
         return key
 
+    def _journal_mode(self, mode: str) -> str:
+        """Switch the journal mode; returns the mode in force (unchanged if SQLite refused)."""
+        try:
+            (now,) = self._con.execute(f"PRAGMA journal_mode = {mode}").fetchone()
+        except sqlite3.OperationalError:  # another connection holds the file open
+            (now,) = self._con.execute("PRAGMA journal_mode").fetchone()
+        return str(now).lower()
+
     def _key_of(self, campaign: str) -> int | None:
         if campaign not in self._keys:
             self._refresh_campaigns()
@@ -549,7 +679,41 @@ def _closing_on_error(con: sqlite3.Connection | None, message: str) -> Iterator[
 
 
 def _json_ids(ids: Sequence[int]) -> str:
+    as_json = getattr(ids, "as_json", None)  # ids kept as text by the input reader
+    if as_json is not None:
+        text: str = as_json()
+        return text
     return orjson.dumps(ids if isinstance(ids, list | tuple) else list(ids)).decode()
+
+
+def _json_object(mapping: dict[int, int | None]) -> str:
+    return orjson.dumps(mapping, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+_Group = tuple[tuple[Any, ...], list[int], list[int | None]]
+
+
+def _groups(updates: Sequence[JournalUpdate]) -> Iterator[_Group]:
+    """Runs of consecutive, alike updates of distinct records, in order.
+
+    A record twice in one run (two tries of one batch in one commit) splits it, so that each of
+    its updates counts, in order.
+    """
+    for key, run in itertools.groupby(updates, _GROUP_KEY):
+        rows = list(run)
+        ids = list(map(_CUSTOMER_ID, rows))
+        if len(set(ids)) == len(ids):
+            yield key, ids, list(map(_RECORD_ID, rows))
+            continue
+        seen: set[int] = set()
+        start = 0
+        for index, customer_id in enumerate(ids):
+            if customer_id in seen:
+                yield key, ids[start:index], list(map(_RECORD_ID, rows[start:index]))
+                seen.clear()
+                start = index
+            seen.add(customer_id)
+        yield key, ids[start:], list(map(_RECORD_ID, rows[start:]))
 
 
 def _dump(value: object) -> str:
@@ -599,6 +763,31 @@ def _check_identity(con: sqlite3.Connection, path: Path) -> None:
         )
     if version < 1:
         raise JournalError(f"journal {path} is incomplete (schema version {version})")
+
+
+def writer_pid(path: str | os.PathLike[str]) -> int | None:
+    """The pid of the process writing the journal at ``path`` now, or None when none is.
+
+    Probes the lock with a shared, non-blocking ``flock`` released at once; a missing lock file
+    means no writer.
+    """
+    lock_path = _lock_path(Path(path))
+    try:
+        fd = os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise JournalError(f"cannot read the lock file {lock_path}: {exc}") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            return int(holder) if holder.isdigit() else 0
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
 
 
 def _lock_path(path: Path) -> Path:

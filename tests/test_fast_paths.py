@@ -1,0 +1,264 @@
+"""The bulk paths (per answer, per batch, per block) against plain one-at-a-time references."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bulkremove import ingest
+from bulkremove.answers import (
+    CALL_IN_PROGRESS,
+    MISSING,
+    NOT_EXIST,
+    REMOVED,
+    Outcome,
+    Outcomes,
+    excerpt,
+    parse_outcomes,
+    read_outcomes,
+)
+from bulkremove.batching import Packer, pack, records_path, target_length
+from bulkremove.ids import MAX_ID_DIGITS
+from bulkremove.journal import Journal, JournalRecord, JournalUpdate
+
+PATH = records_path("/api", "00001")
+customer_ids = st.integers(min_value=1, max_value=10**MAX_ID_DIGITS - 1)
+# ids of a few widths, so that batches are sometimes of one width and sometimes not
+narrow_ids = st.one_of(
+    st.integers(1, 9), st.integers(10, 99), st.integers(1_000_000, 9_999_999), customer_ids
+)
+
+
+# --- batching ------------------------------------------------------------------------------
+
+
+@settings(max_examples=300)
+@given(
+    ids=st.lists(narrow_ids, max_size=80),
+    budget=st.integers(min_value=100, max_value=1500),
+    max_ids=st.integers(min_value=1, max_value=40),
+    start=st.integers(min_value=0, max_value=10),
+    prefill=st.lists(narrow_ids, max_size=5),
+)
+def test_add_many_adds_what_add_would(
+    ids: list[int], budget: int, max_ids: int, start: int, prefill: list[int]
+) -> None:
+    bulk, single = Packer(PATH, budget, max_ids), Packer(PATH, budget, max_ids)
+    for customer_id in prefill:
+        bulk.add(customer_id)
+        single.add(customer_id)
+    added = bulk.add_many(ids, start)
+    expected = 0
+    for customer_id in ids[start:]:
+        if not single.add(customer_id):
+            break
+        expected += 1
+    assert added == expected
+    assert bulk.take() == single.take()
+    assert bulk.add(1) == single.add(1)  # the byte count kept matches too
+
+
+@given(ids=st.lists(narrow_ids, max_size=60))
+def test_target_length_counts_every_byte(ids: list[int]) -> None:
+    assert target_length(PATH, ids) == len(PATH) + sum(19 + len(str(i)) for i in ids)
+    assert target_length(PATH, iter(ids)) == target_length(PATH, ids)
+
+
+def test_pack_crosses_its_reading_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bulkremove.batching as batching
+
+    monkeypatch.setattr(batching, "_PACK_CHUNK", 7)
+    ids = [*range(1, 200), *range(10**8, 10**8 + 50)]
+    batches = list(pack(iter(ids), PATH, 300, 12))
+    assert [i for b in batches for i in b] == ids
+    assert all(len(b) <= 12 and target_length(PATH, b) <= 300 for b in batches)
+    for batch, after in itertools.pairwise(batches):
+        assert len(batch) == 12 or target_length(PATH, [*batch, after[0]]) > 300
+
+
+def test_text_ids_are_only_refused_later() -> None:
+    """Anything but ints (a journal edited by hand) is packed the slow way, not crashed on."""
+    packer = Packer(PATH, 8000, 500)
+    assert packer.add_many(["3&x", 4, "5"]) == 3  # type: ignore[list-item]
+    assert target_length(PATH, ["3&x"]) == len(PATH) + 19 + 3  # type: ignore[list-item]
+
+
+# --- answers -------------------------------------------------------------------------------
+
+
+def reference(body: bytes, ids: list[int]) -> list[Outcome]:
+    """The outcome of each id, one id at a time."""
+    data = orjson.loads(body)
+    out = []
+    for customer_id in ids:
+        entry = data.get(str(customer_id))
+        if entry is None:
+            shown = f"no entry for this id in the answer: {excerpt(body, 200)}"
+            out.append(Outcome(customer_id, MISSING, None, shown))
+        elif not isinstance(entry, dict):
+            out.append(Outcome(customer_id, "MALFORMED", None, orjson.dumps(entry).decode()))
+        elif entry.get("status") == REMOVED:
+            rid = entry.get("record_id")
+            if type(rid) is int and 0 < rid < 2**63:
+                out.append(Outcome(customer_id, REMOVED, rid, None))
+            else:
+                out.append(Outcome(customer_id, REMOVED, None, orjson.dumps(entry).decode()))
+        elif entry.get("status") in (NOT_EXIST, CALL_IN_PROGRESS):
+            out.append(Outcome(customer_id, entry["status"], None, None))
+        elif isinstance(entry.get("status"), str):
+            out.append(Outcome(customer_id, entry["status"], None, orjson.dumps(entry).decode()))
+        else:
+            out.append(Outcome(customer_id, "MALFORMED", None, orjson.dumps(entry).decode()))
+    return out
+
+
+entries = st.one_of(
+    st.builds(lambda r: {"http_status": 200, "record_id": r, "status": REMOVED}, customer_ids),
+    st.just({"http_status": 404, "status": NOT_EXIST}),
+    st.just({"status": CALL_IN_PROGRESS, "record_id": 5}),
+    st.builds(
+        lambda r: {"status": REMOVED, "record_id": r},
+        st.one_of(st.none(), st.just(0), st.just(-4), st.just(2**63), st.just("7"), st.just(1.5)),
+    ),
+    st.sampled_from([{"status": "LOCKED"}, {"status": 3}, {}, [], "REMOVED", None, 7]),
+)
+
+
+@settings(max_examples=300)
+@given(
+    answer=st.dictionaries(customer_ids, entries, max_size=12),
+    extra=st.lists(customer_ids, max_size=3),
+)
+def test_read_outcomes_says_what_each_id_got(answer: dict[int, Any], extra: list[int]) -> None:
+    ids = list(dict.fromkeys([*answer, *extra]))  # some asked ids have no entry
+    body = orjson.dumps({str(k): v for k, v in answer.items() if v is not None})
+    outcomes = read_outcomes(body, ids)
+    assert list(outcomes) == reference(body, ids)
+    assert parse_outcomes(body, ids) == reference(body, ids)
+    assert outcomes.all_removed == all(
+        o.status == REMOVED and o.detail is None for o in reference(body, ids)
+    )
+
+
+def test_outcomes_read_like_a_list() -> None:
+    body = orjson.dumps(
+        {
+            "1": {"status": REMOVED, "record_id": 11},
+            "2": {"status": NOT_EXIST},
+            "3": {"status": "LOCKED"},
+        }
+    )
+    outcomes = read_outcomes(body, [1, 2, 3])
+    as_list = reference(body, [1, 2, 3])
+    assert len(outcomes) == 3
+    assert outcomes[0] == as_list[0] and outcomes[-1] == as_list[-1]
+    assert outcomes[1:] == as_list[1:]
+    assert outcomes == as_list and outcomes != as_list[:2]
+    assert Outcomes.of(as_list) == outcomes
+    assert Outcomes.of(outcomes) is outcomes
+    with pytest.raises(IndexError):
+        outcomes[3]
+    assert "LOCKED" in repr(outcomes)
+
+
+# --- the journal ---------------------------------------------------------------------------
+
+EXAMPLES = itertools.count()
+STATES_SENT = ["pending", "removed", "not_found", "in_call", "failed"]
+updates = st.builds(
+    JournalUpdate,
+    campaign=st.sampled_from(["00001", "00002"]),
+    customer_id=st.integers(1, 6),
+    state=st.sampled_from(STATES_SENT),
+    at=st.sampled_from([1.0, 2.0]),
+    record_id=st.one_of(st.none(), st.integers(1, 99)),
+    in_call=st.booleans(),
+    answer_lost=st.booleans(),
+    detail=st.one_of(st.none(), st.sampled_from(["x", "y"])),
+)
+
+
+def rows(journal: Journal) -> list[JournalRecord | None]:
+    return [journal.record(c, i) for c in ("00001", "00002") for i in range(1, 7)]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batch=st.lists(updates, max_size=25))
+def test_outcomes_in_one_commit_equal_one_by_one(
+    tmp_path: Path, batch: list[JournalUpdate]
+) -> None:
+    folder = tmp_path / str(next(EXAMPLES))
+    bulk = Journal.create(folder / "bulk.sqlite", {})
+    single = Journal.create(folder / "single.sqlite", {})
+    try:
+        for journal in (bulk, single):
+            journal.add_pending([("00001", range(1, 7)), ("00002", range(1, 7))])
+        counts = bulk.record_outcomes(batch)
+        for update in batch:
+            single.record_outcomes([update])
+        assert rows(bulk) == rows(single)
+        assert counts == {s: n for s in STATES_SENT if (n := sum(u.state == s for u in batch))}
+    finally:
+        bulk.close()
+        single.close()
+
+
+def test_many_is_the_same_update_for_each_id() -> None:
+    made = list(JournalUpdate.many("00001", [1, 2], "removed", 5.0, [7, None], answer_lost=True))
+    assert made == [
+        JournalUpdate("00001", 1, "removed", 5.0, 7, False, True, None),
+        JournalUpdate("00001", 2, "removed", 5.0, None, False, True, None),
+    ]
+    assert all(type(u) is JournalUpdate for u in made)
+    failed = JournalUpdate.many("00002", (3,), "failed", 1.0, detail="gave up")
+    assert list(failed) == [JournalUpdate("00002", 3, "failed", 1.0, detail="gave up")]
+
+
+def test_outcomes_naming_unknown_records_change_nothing(tmp_path: Path) -> None:
+    with Journal.create(tmp_path / "j.sqlite", {}) as journal:
+        journal.add_pending([("00001", [1, 2])])
+        with pytest.raises(Exception, match="1 of 3 outcomes name records"):
+            journal.record_outcomes(
+                [*JournalUpdate.many("00001", [1, 2, 3], "removed", 1.0, [11, 12, 13])]
+            )
+        assert [journal.record("00001", i).state for i in (1, 2)] == ["pending"] * 2  # type: ignore[union-attr]
+
+
+def test_ingest_leaves_the_journal_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    with Journal.create(path, {}) as journal:
+        assert journal.add_pending([("00002", [5, 3]), ("00001", [9, 9, 1])]) == 4
+        assert journal._con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert journal.pending_page("00001", 0, 10) == [1, 9]
+        assert journal.pending_page("00002", 0, 10) == [3, 5]
+    assert not Path(f"{path}-journal").exists()
+
+
+# --- ingest --------------------------------------------------------------------------------
+
+text_lines = st.one_of(
+    st.integers(1, 10**MAX_ID_DIGITS - 1).map(lambda i: str(i).encode()),
+    st.sampled_from([b"", b"0", b"007", b"1" * 19, b" 5", b"6\r", b"#x", b"1e3", b"-2", b"9" * 18]),
+)
+
+
+@settings(max_examples=200)
+@given(lines=st.lists(text_lines, min_size=1, max_size=12), newline_at_end=st.booleans())
+def test_digit_lines_take_only_runs_of_plain_ids(lines: list[bytes], newline_at_end: bool) -> None:
+    chunk = b"\n".join(lines) + (b"\n" if newline_at_end else b"")
+    fast = ingest._digit_lines(chunk)
+    if fast is None:
+        return
+    expected = ingest._clean_block(ingest._lines(chunk))
+    assert expected is not None
+    assert list(fast) == expected and len(fast) == len(expected)
+    assert orjson.loads(fast.as_json()) == expected
+    assert fast[0] == expected[0] and fast == expected
