@@ -432,14 +432,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--ids", type=int, default=1_000_000, help="ids of the end-to-end runs")
+    parser.add_argument("--ids", type=int, help="ids of the end-to-end runs (1,000,000)")
     parser.add_argument(
-        "--big-ids", type=int, default=10_000_000, help="ids of the ingest and memory runs"
+        "--big-ids", type=int, help="ids of the ingest and memory runs (10,000,000)"
     )
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
-    parser.add_argument("--repeat", type=int, default=3, help="end-to-end/floor pairs")
-    parser.add_argument("--sample", type=int, default=2000, help="one-id requests timed")
-    parser.add_argument("--curl-sample", type=int, default=100, help="curl runs timed (0: none)")
+    parser.add_argument("--repeat", type=int, help="end-to-end/floor pairs (3)")
+    parser.add_argument("--sample", type=int, help="one-id requests timed (2000)")
+    parser.add_argument("--curl-sample", type=int, help="curl runs timed, 0 for none (100)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
     parser.add_argument("--work-dir", type=Path, help="keep input files here and reuse them")
     parser.add_argument(
@@ -450,11 +450,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.ingest_child:
         ingest_child(*args.ingest_child)
         return 0
-    calls = (1.0, 4.0)
-    if args.quick:
-        args.ids, args.big_ids, args.repeat = 5000, 20_000, 1
-        args.sample, args.curl_sample = 100, 5
-        calls = (0.2, 1.0)
+    # --quick: tiny sizes and short calls, unless given; for a smoke test, not for figures
+    sizes = QUICK if args.quick else FULL
+    for name, value in sizes.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    calls = (0.2, 1.0) if args.quick else (1.0, 4.0)
 
     folder = args.work_dir or Path(tempfile.mkdtemp(prefix="bulkremove-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -466,6 +467,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 SECTIONS = ("e2e", "naive", "ingest", "memory", "retry")
+FULL = {"ids": 1_000_000, "big_ids": 10_000_000, "repeat": 3, "sample": 2000, "curl_sample": 100}
+QUICK = {"ids": 5000, "big_ids": 20_000, "repeat": 1, "sample": 100, "curl_sample": 5}
 
 
 @dataclass

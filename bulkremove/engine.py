@@ -251,8 +251,16 @@ class Engine:
         return batch if batch.ids else None
 
     async def _refill(self) -> None:
-        """Keep fresh ids of the current campaign at hand, a page at a time."""
-        while not self._fresh and not self._fresh_exhausted:
+        """Keep fresh ids of the current campaign at hand, a page at a time.
+
+        The next page is read before the ids at hand run short of a full batch, so that a page
+        boundary never sends a batch half empty. ``_after`` -1: the campaign has no more.
+        """
+        while len(self._fresh) < self._settings.max_ids_per_request and not self._fresh_exhausted:
+            if self._fresh_campaign is not None and self._after == -1:
+                if self._fresh:
+                    return  # the campaign's last ids go out before the next campaign's
+                self._fresh_campaign = None
             if self._fresh_campaign is None:
                 if not self._campaigns:
                     self._fresh_exhausted = True
@@ -266,7 +274,7 @@ class Engine:
                 self._fresh.extend(page)
                 self._after = page[-1]
             else:
-                self._fresh_campaign = None
+                self._after = -1
 
     # --- the workers ----------------------------------------------------------------------
 

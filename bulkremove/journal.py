@@ -28,7 +28,8 @@ holds the schema version: a file of another program, or of a newer schema, is re
 
 Durability: WAL with ``synchronous=NORMAL``. A committed transaction is in the WAL file when the
 commit returns, so it survives the process being killed (even SIGKILL); only an OS crash or power
-loss can lose the last commits, never corrupt the file.
+loss can lose the last commits, never corrupt the file. :meth:`Journal.add_pending` alone runs
+in rollback-journal mode (as atomic, and the new pages are written once) and returns to WAL.
 
 One writer at a time: :meth:`Journal.create` and ``Journal.open(path, write=True)`` hold an
 exclusive ``flock`` on ``<journal>.lock``, which holds the holder's pid. The lock file is left in
@@ -193,8 +194,9 @@ _UPDATE_GROUP = f"""
 UPDATE records SET {_SET}
 WHERE campaign_key = ?6 AND customer_id IN (SELECT value FROM json_each(?7))
 """
-# With record ids: the group's ``{customer id: record id}`` goes into a small temporary table
-# first, read back by key (a join with json_each would be quadratic, an UPDATE ... FROM slower).
+# With record ids: ``{customer id: record id}`` goes into a temporary table first (for the
+# whole commit at once when its ids are distinct), read back by key (a join with json_each
+# would be quadratic, an UPDATE ... FROM slower).
 _RECORD_IDS = "temp.record_ids"
 _STAGE_RECORD_IDS = (
     f"INSERT INTO {_RECORD_IDS} (customer_id, record_id) SELECT key, value FROM json_each(?)"
@@ -204,11 +206,12 @@ UPDATE records SET {_SET},
     record_id = coalesce(
         (SELECT r.record_id FROM {_RECORD_IDS} AS r WHERE r.customer_id = records.customer_id),
         record_id)
-WHERE campaign_key = ?6 AND customer_id IN (SELECT customer_id FROM {_RECORD_IDS})
+WHERE campaign_key = ?6 AND customer_id IN (SELECT value FROM json_each(?7))
 """
 # The fields that make updates alike: all but customer_id and record_id.
 _GROUP_KEY = operator.itemgetter(0, 2, 3, 5, 6, 7)
 _CUSTOMER_ID = operator.itemgetter(1)
+_CUSTOMER_ID_COLUMN = operator.itemgetter(0)
 _RECORD_ID = operator.itemgetter(4)
 
 
@@ -224,6 +227,8 @@ class Journal:
         self._lock_fd = lock_fd
         self._keys: dict[str, int] = {}
         self._names: dict[int, str] = {}
+        self._counted: dict[str, tuple[int, Any]] = {}
+        self._meta_changes = 0  # changes that were only meta: they leave counts valid
         self._load_campaigns()
 
     # -- opening and closing
@@ -284,7 +289,10 @@ class Journal:
                 con = _connect(target, writable=write)
             with _closing_on_error(con, f"journal {target} is damaged or unreadable"):
                 _check_identity(con, target)
-                return cls(target, con, lock_fd, writable=write)
+                journal = cls(target, con, lock_fd, writable=write)
+                if write:  # a process killed while adding records left rollback mode
+                    journal._journal_mode("wal")
+                return journal
         except BaseException:
             _unlock(lock_fd)
             raise
@@ -386,13 +394,19 @@ class Journal:
         if key is None:
             return []
         with self._failing("reading pending records"):
-            rows = self._con.execute(
-                "SELECT customer_id FROM records"
+            # one JSON text, not a tuple per row
+            (text,) = self._con.execute(
+                "SELECT json_group_array(customer_id) FROM (SELECT customer_id FROM records"
                 " WHERE campaign_key = ? AND customer_id > ? AND state = ?"
-                " ORDER BY customer_id LIMIT ?",
+                " ORDER BY customer_id LIMIT ?)",
                 (key, after, PENDING, limit),
-            ).fetchall()
-        return [row[0] for row in rows]
+            ).fetchone()
+        page: list[int] = orjson.loads(text)
+        # already in order, so a check in one pass; text in a journal edited by hand cannot be
+        # ordered among ints, and is refused by the client before anything is sent
+        with contextlib.suppress(TypeError):
+            page.sort()
+        return page
 
     def count_pending(self) -> int:
         """How many records are pending, over all campaigns."""
@@ -426,22 +440,33 @@ class Journal:
             con.execute("BEGIN IMMEDIATE")
             try:
                 before = con.total_changes
-                staged = 0
-                for key, code, at, in_call, lost, detail, ids, record_ids in keyed:
-                    common = (code, at, in_call, lost, detail, key)
-                    if record_ids.count(None) == len(record_ids):
-                        con.execute(_UPDATE_GROUP, (*common, _json_ids(ids)))
-                        continue
-                    if not staged:
-                        con.execute(
-                            f"CREATE TEMP TABLE IF NOT EXISTS {_RECORD_IDS}"
-                            " (customer_id INTEGER PRIMARY KEY, record_id INTEGER)"
-                        )
-                    by_id = dict(zip(ids, record_ids, strict=True))
+                staged = 0  # scratch rows inserted and deleted: not outcomes
+                with_ids = [g for g in keyed if g[7].count(None) != len(g[7])]
+                if with_ids:
+                    con.execute(
+                        f"CREATE TEMP TABLE IF NOT EXISTS {_RECORD_IDS}"
+                        " (customer_id INTEGER PRIMARY KEY, record_id INTEGER)"
+                    )
+                by_id = {i: r for g in with_ids for i, r in zip(g[6], g[7], strict=True)}
+                at_once = len(by_id) == sum(len(g[6]) for g in with_ids)
+                if with_ids and at_once:
                     con.execute(_STAGE_RECORD_IDS, (_json_object(by_id),))
-                    con.execute(_UPDATE_GROUP_WITH_RECORD_IDS, common)
+                    staged += len(by_id)
+                for key, code, at, in_call, lost, detail, ids, record_ids in keyed:
+                    params = (code, at, in_call, lost, detail, key, _json_ids(ids))
+                    if record_ids.count(None) == len(record_ids):
+                        con.execute(_UPDATE_GROUP, params)
+                        continue
+                    if not at_once:  # a record twice in this commit: one group at a time
+                        one = dict(zip(ids, record_ids, strict=True))
+                        con.execute(_STAGE_RECORD_IDS, (_json_object(one),))
+                    con.execute(_UPDATE_GROUP_WITH_RECORD_IDS, params)
+                    if not at_once:
+                        con.execute(f"DELETE FROM {_RECORD_IDS}")
+                        staged += 2 * len(ids)
+                if with_ids and at_once:
                     con.execute(f"DELETE FROM {_RECORD_IDS}")
-                    staged += 2 * len(ids)  # the staging rows inserted and deleted
+                    staged += len(by_id)
                 changed = con.total_changes - before - staged
                 if changed != len(updates):
                     raise JournalError(
@@ -487,27 +512,35 @@ class Journal:
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Records per campaign per state; every state is present, zeros included."""
+        cached = self._cached("counts")
+        if cached is not None:
+            return {name: dict(numbers) for name, numbers in cached.items()}
         self._refresh_campaigns()
         result: dict[str, dict[str, int]] = {
             name: dict.fromkeys(STATES, 0) for name in sorted(self._keys)
         }
-        # one sum per state, grouped in key order: no temporary B-tree over 10^7 rows
-        sums = ", ".join(f"sum(state = {code})" for code in range(len(STATES)))
+        # one count per state, grouped in key order: no temporary B-tree over 10^7 rows
+        counts = ", ".join(f"count(*) FILTER (WHERE state = {code})" for code in range(len(STATES)))
         with self._failing("counting records"):
             rows = self._con.execute(
-                f"SELECT campaign_key, {sums} FROM records GROUP BY campaign_key"
+                f"SELECT campaign_key, {counts} FROM records GROUP BY campaign_key"
             ).fetchall()
         for key, *numbers in rows:
             result[self._names[key]] = dict(zip(STATES, numbers, strict=True))
+        self._cache("counts", {name: dict(numbers) for name, numbers in result.items()})
         return result
 
     def count_not_found_after_lost_answer(self) -> int:
         """Records not found after an attempt whose answer was lost: probably removed by us."""
+        cached = self._cached("lost")
+        if cached is not None:
+            return int(cached)
         with self._failing("counting records"):
             (count,) = self._con.execute(
                 "SELECT count(*) FROM records WHERE state = ? AND answer_lost",
                 (NOT_FOUND,),
             ).fetchone()
+        self._cache("lost", int(count))
         return int(count)
 
     def ids_in_states(
@@ -536,8 +569,7 @@ class Journal:
                         rows = cursor.fetchmany(10_000)
                     if not rows:
                         break
-                    for (customer_id,) in rows:
-                        yield name, customer_id
+                    yield from zip(itertools.repeat(name), map(_CUSTOMER_ID_COLUMN, rows))
             finally:
                 cursor.close()
 
@@ -607,10 +639,12 @@ class Journal:
     def set_meta(self, key: str, value: object) -> None:
         """Store ``value`` (anything JSON can hold) under ``key``, replacing what was there."""
         self._check_writable()
+        before = self._con.total_changes
         with self._failing("writing meta"):
             self._con.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, _dump(value))
             )
+        self._meta_changes += self._con.total_changes - before
 
     def get_meta(self, key: str, default: Any = None) -> Any:
         """The value stored under ``key``, or ``default``."""
@@ -629,6 +663,21 @@ class Journal:
             self._keys[campaign] = key
             self._names[key] = campaign
         return key
+
+    def _cached(self, name: str) -> Any:
+        """A count made since the last change to records by this connection, or None.
+
+        Only a writable journal caches: it holds the lock, so nothing else changes its records.
+        Reports count twice at the end of a run, with only meta written in between.
+        """
+        if not self.writable:
+            return None
+        version, value = self._counted.get(name, (-1, None))
+        return value if version == self._con.total_changes - self._meta_changes else None
+
+    def _cache(self, name: str, value: Any) -> None:
+        if self.writable:
+            self._counted[name] = (self._con.total_changes - self._meta_changes, value)
 
     def _journal_mode(self, mode: str) -> str:
         """Switch the journal mode; returns the mode in force (unchanged if SQLite refused)."""

@@ -1,0 +1,37 @@
+"""``python -m benchmarks`` still runs, at tiny sizes; the figures themselves are not checked."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SECTIONS = [
+    "## end-to-end and floor, side by side",
+    "floor: bare aiohttp loop",
+    "## naive: sequential",
+    "one id per request (sample of",
+    "full batches one at a time",
+    "## ingest",
+    "## memory",
+    "peak RSS",
+    "## retry efficiency",
+    "requests / ideal",
+    "## targets",
+]
+
+
+def test_benchmark_runs_every_section_at_tiny_sizes(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--ids", "3000", "--big-ids", "5000",
+         "--curl-sample", "2", "--work-dir", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    for section in SECTIONS:
+        assert section in done.stdout, section
