@@ -547,36 +547,27 @@ class Journal:
         self, states: Iterable[State], campaign: str | None = None
     ) -> Iterator[tuple[str, int]]:
         """Stream ``(campaign, customer id)`` of records in ``states``, by campaign then id."""
-        codes = sorted({_CODE[state] for state in states})
-        if not codes:
-            return
-        self._refresh_campaigns()
-        names = sorted(self._keys) if campaign is None else [campaign]
-        marks = ", ".join("?" * len(codes))
-        sql = (
-            "SELECT customer_id FROM records"
-            f" WHERE campaign_key = ? AND state IN ({marks}) ORDER BY customer_id"
-        )
-        for name in names:
-            key = self._keys.get(name)
-            if key is None:
-                continue
-            with self._failing("reading records"):
-                cursor = self._con.execute(sql, (key, *codes))
-            try:
-                while True:
-                    with self._failing("reading records"):
-                        rows = cursor.fetchmany(10_000)
-                    if not rows:
-                        break
-                    yield from zip(itertools.repeat(name), map(_CUSTOMER_ID_COLUMN, rows))
-            finally:
-                cursor.close()
+        for name, rows in self._chunks("customer_id", states, campaign):
+            yield from zip(itertools.repeat(name), map(_CUSTOMER_ID_COLUMN, rows))
 
     def records_in_states(
         self, states: Iterable[State], campaign: str | None = None
     ) -> Iterator[JournalRecord]:
         """Stream the full rows of records in ``states``, by campaign then id (for exports)."""
+        columns = (
+            "customer_id, state, record_id, attempts, first_attempt_at, last_attempt_at,"
+            " first_call_at, answer_lost, detail"
+        )
+        for name, rows in self._chunks(columns, states, campaign):
+            for cid, state, rid, attempts, first, last, call, lost, detail in rows:
+                yield JournalRecord(
+                    name, cid, STATES[state], rid, attempts, first, last, call, bool(lost), detail
+                )
+
+    def _chunks(
+        self, columns: str, states: Iterable[State], campaign: str | None
+    ) -> Iterator[tuple[str, list[Any]]]:
+        """``(campaign, rows)`` in chunks, for records in ``states``, by campaign then id."""
         codes = sorted({_CODE[state] for state in states})
         if not codes:
             return
@@ -584,8 +575,7 @@ class Journal:
         names = sorted(self._keys) if campaign is None else [campaign]
         marks = ", ".join("?" * len(codes))
         sql = (
-            "SELECT customer_id, state, record_id, attempts, first_attempt_at, last_attempt_at,"
-            " first_call_at, answer_lost, detail FROM records"
+            f"SELECT {columns} FROM records"
             f" WHERE campaign_key = ? AND state IN ({marks}) ORDER BY customer_id"
         )
         for name in names:
@@ -600,11 +590,7 @@ class Journal:
                         rows = cursor.fetchmany(10_000)
                     if not rows:
                         break
-                    for cid, state, rid, attempts, first, last, call, lost, detail in rows:
-                        yield JournalRecord(
-                            name, cid, STATES[state], rid, attempts, first, last, call,
-                            bool(lost), detail,
-                        )  # fmt: skip
+                    yield name, rows
             finally:
                 cursor.close()
 
