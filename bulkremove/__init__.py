@@ -10,8 +10,9 @@ Names are imported on first use, so ``bulkremove --help`` does not load the engi
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from bulkremove._lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -66,10 +67,4 @@ if TYPE_CHECKING:
     from bulkremove.settings import Settings, load_settings
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'bulkremove' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _HOMES, globals())

@@ -10,8 +10,10 @@ import email.utils
 import math
 import operator
 from collections.abc import Iterator, Sequence
+from itertools import compress
 from typing import Any, NamedTuple, overload
 
+import msgspec
 import orjson
 
 from bulkremove.errors import BadAnswerError
@@ -120,8 +122,22 @@ class Outcomes(Sequence[Outcome]):
         return f"Outcomes({list(self)!r})"
 
 
-_get_status = operator.methodcaller("get", "status")
-_get_record_id = operator.methodcaller("get", "record_id")
+class _Entry(msgspec.Struct, gc=False):
+    """The two fields read from an answer's entry; any others are skipped unread.
+
+    Not tracked by the garbage collector: an answer brings hundreds, and a dict per entry was
+    what set off most collections during a run.
+    """
+
+    status: Any = None
+    record_id: Any = None
+
+
+# Keys must be canonical decimal ints ("0441" is refused), so ``answer.get(441)`` finds exactly
+# what ``data.get("441")`` would; any answer this cannot decode goes the general way.
+_decode_answer = msgspec.json.Decoder(dict[int, _Entry]).decode
+_status = operator.attrgetter("status")
+_record_id = operator.attrgetter("record_id")
 
 
 def read_outcomes(body: bytes, ids: Sequence[int]) -> Outcomes:
@@ -130,22 +146,41 @@ def read_outcomes(body: bytes, ids: Sequence[int]) -> Outcomes:
     Raises BadAnswerError when the body is not a JSON object. Entries for ids that were not
     asked for are ignored: they can never mark a record of ours removed.
     """
+    # The usual answer (every entry an object with a documented status) is read into columns
+    # with C doing the work per id; anything else is read entry by entry below.
+    try:
+        answer = _decode_answer(body)
+    except msgspec.DecodeError:
+        return _read_general(body, ids)
+    entries = list(map(answer.get, ids))
+    try:
+        statuses = list(map(_status, entries))
+        record_ids = list(map(_record_id, entries))
+    except AttributeError:  # an id without an entry
+        return _read_general(body, ids)
+    removed = statuses.count(REMOVED)
+    if removed == len(statuses):
+        if _usable_record_ids(record_ids):
+            return Outcomes(ids, statuses, record_ids, {})
+        return _read_general(body, ids)
+    known = removed + statuses.count(NOT_EXIST) + statuses.count(CALL_IN_PROGRESS)
+    if known == len(statuses) and _usable_record_ids(
+        list(compress(record_ids, map(REMOVED.__eq__, statuses)))
+    ):
+        # the record id in an entry that says anything but REMOVED is not ours to keep
+        kept = [r if s == REMOVED else None for s, r in zip(statuses, record_ids, strict=True)]
+        return Outcomes(ids, statuses, kept, {})
+    return _read_general(body, ids)
+
+
+def _read_general(body: bytes, ids: Sequence[int]) -> Outcomes:
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadAnswerError(f"answer is not JSON: {excerpt(body, 120)!r}", body=body) from exc
     if not isinstance(data, dict):
         raise BadAnswerError(f"answer is not a JSON object: {excerpt(body, 120)!r}", body=body)
-    # Per id work runs in C (map) unless an entry is unusual; hundreds of ids per answer.
-    entries = list(map(data.get, map(str, ids)))
-    try:
-        statuses = list(map(_get_status, entries))
-        record_ids = list(map(_get_record_id, entries))
-    except AttributeError:  # an entry missing, or not an object
-        return _read_each(body, ids, entries)
-    if statuses.count(REMOVED) == len(statuses) and _usable_record_ids(record_ids):
-        return Outcomes(ids, statuses, record_ids, {})
-    return _read_each(body, ids, entries)
+    return _read_each(body, ids, list(map(data.get, map(str, ids))))
 
 
 def parse_outcomes(body: bytes, ids: Sequence[int]) -> list[Outcome]:
@@ -162,7 +197,7 @@ def _usable_record_ids(record_ids: list[Any]) -> bool:
 
 
 def _read_each(body: bytes, ids: Sequence[int], entries: list[Any]) -> Outcomes:
-    """The outcomes of an answer that is not all REMOVED, id by id."""
+    """The outcomes of an unusual answer, id by id."""
     statuses: list[str] = []
     record_ids: list[int | None] = []
     details: dict[int, str] = {}

@@ -40,7 +40,7 @@ from bulkremove.errors import (
     TransientApiError,
     UrlTooLongError,
 )
-from bulkremove.journal import Journal, JournalUpdate
+from bulkremove.journal import Journal, OutcomeGroup
 from bulkremove.limiter import RateLimiter
 from bulkremove.logs import get_logger
 from bulkremove.pacing import AdaptiveRate
@@ -131,8 +131,9 @@ class Engine:
         self._fresh_campaign: str | None = None
         self._after = 0
         self._packers: dict[str, Packer] = {}
-        # Outcomes waiting for the next group commit.
-        self._buffer: list[JournalUpdate] = []
+        # Outcomes waiting for the next group commit: a group per answer, and the ids in them.
+        self._buffer: list[OutcomeGroup] = []
+        self._buffered = 0
         self._flushed = anyio.Event()
 
     # --- the run --------------------------------------------------------------------------
@@ -287,7 +288,7 @@ class Engine:
                 finally:
                     self._in_flight -= 1
                     self._notify()
-                if len(self._buffer) >= MAX_BUFFERED:
+                if self._buffered >= MAX_BUFFERED:
                     await self._flushed.wait()
 
     async def _send(self, batch: Batch) -> None:
@@ -399,13 +400,11 @@ class Engine:
         campaign, lost = batch.campaign, batch.lost
         answer = Outcomes.of(outcomes)
         ids, statuses, record_ids = answer.ids, answer.statuses, answer.record_ids
-        updates = self._buffer
         if answer.all_removed:
             # The usual answer: no Python code runs per id.
-            updates.extend(
-                JournalUpdate.many(campaign, ids, "removed", at, record_ids, answer_lost=lost)
-            )
+            self._record(OutcomeGroup(campaign, ids, "removed", at, record_ids, answer_lost=lost))
             return
+        updates: list[OutcomeGroup] = []
         deadline = self._settings.call_retry_timeout
         details = answer.details
         removed: list[int] = []
@@ -419,8 +418,8 @@ class Engine:
                 removed_record_ids.append(record_ids[k])
             elif status == REMOVED:
                 updates.append(
-                    JournalUpdate(
-                        campaign, customer_id, "removed", at, record_ids[k], False, lost,
+                    OutcomeGroup(
+                        campaign, [customer_id], "removed", at, [record_ids[k]], False, lost,
                         details[k],
                     )
                 )  # fmt: skip
@@ -435,41 +434,46 @@ class Engine:
             else:
                 detail = details.get(k) or f"status {status}"
                 updates.append(
-                    JournalUpdate(campaign, customer_id, "failed", at, None, False, lost, detail)
+                    OutcomeGroup(campaign, [customer_id], "failed", at, None, False, lost, detail)
                 )
         # Ids of one batch are distinct: grouping them by state changes nothing in the journal.
-        updates.extend(
-            JournalUpdate.many(
-                campaign, removed, "removed", at, removed_record_ids, answer_lost=lost
-            )
+        updates.append(
+            OutcomeGroup(campaign, removed, "removed", at, removed_record_ids, answer_lost=lost)
         )
-        updates.extend(JournalUpdate.many(campaign, not_found, "not_found", at, answer_lost=lost))
-        updates.extend(
-            JournalUpdate.many(campaign, in_call, "in_call", at, in_call=True, answer_lost=lost)
+        updates.append(OutcomeGroup(campaign, not_found, "not_found", at, answer_lost=lost))
+        updates.append(
+            OutcomeGroup(campaign, in_call, "in_call", at, in_call=True, answer_lost=lost)
         )
+        self._record(*(group for group in updates if group.ids))
 
     def _attempted(self, batch: Batch) -> None:
         """Count a try that gave no per-record answer; the records keep their state."""
         at, campaign, lost, calls = self._wall(), batch.campaign, batch.lost, batch.calls
-        if not calls:
-            self._buffer.extend(
-                JournalUpdate.many(campaign, batch.ids, "pending", at, answer_lost=lost)
+        waiting = [i for i in batch.ids if i not in calls]
+        calling = [i for i in batch.ids if i in calls]
+        self._record(
+            *(
+                group
+                for group in (
+                    OutcomeGroup(campaign, waiting, "pending", at, answer_lost=lost),
+                    OutcomeGroup(campaign, calling, "in_call", at, in_call=True, answer_lost=lost),
+                )
+                if group.ids
             )
-            return
-        self._buffer.extend(
-            JournalUpdate(
-                campaign, i, "in_call" if i in calls else "pending", at, None, i in calls, lost
-            )
-            for i in batch.ids
         )
 
     def _fail(self, batch: Batch, reason: str) -> None:
-        at = self._wall()
-        self._buffer.extend(
-            JournalUpdate.many(
-                batch.campaign, batch.ids, "failed", at, answer_lost=batch.lost, detail=reason
+        self._record(
+            OutcomeGroup(
+                batch.campaign, batch.ids, "failed", self._wall(), answer_lost=batch.lost,
+                detail=reason,
             )
-        )
+        )  # fmt: skip
+
+    def _record(self, *groups: OutcomeGroup) -> None:
+        """Buffer outcomes for the next group commit."""
+        self._buffer.extend(groups)
+        self._buffered += sum(len(group.ids) for group in groups)
 
     # --- the journal writer ---------------------------------------------------------------
 
@@ -479,14 +483,14 @@ class Engine:
         last = self._clock()
         while True:
             await self._sleep(COMMIT_INTERVAL / 10)
-            if len(self._buffer) >= MAX_BUFFERED // 2 or self._clock() - last >= COMMIT_INTERVAL:
+            if self._buffered >= MAX_BUFFERED // 2 or self._clock() - last >= COMMIT_INTERVAL:
                 await self._flush()
                 last = self._clock()
 
     async def _flush(self) -> None:
         if self._buffer:
-            rows, self._buffer = self._buffer, []
-            by_state = await self._db_call(self._journal.record_outcomes, rows)
+            groups, self._buffer, self._buffered = self._buffer, [], 0
+            by_state = await self._db_call(self._journal.record_groups, groups)
             committed = self.stats.committed
             for state, count in by_state.items():
                 committed[state] = committed.get(state, 0) + count

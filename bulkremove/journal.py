@@ -47,8 +47,7 @@ import operator
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from functools import partial
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, NamedTuple, Self
@@ -93,35 +92,23 @@ class JournalUpdate(NamedTuple):
     answer_lost: bool = False
     detail: str | None = None
 
-    @classmethod
-    def many(
-        cls,
-        campaign: str,
-        ids: Iterable[int],
-        state: State,
-        at: float,
-        record_ids: Iterable[int | None] | None = None,
-        *,
-        in_call: bool = False,
-        answer_lost: bool = False,
-        detail: str | None = None,
-    ) -> Iterator[JournalUpdate]:
-        """The same outcome for each of ``ids``; ``record_ids``, if given, go with them in order.
 
-        Made in C (no Python code runs per id): an answer brings hundreds of ids at once.
-        """
-        rows = zip(
-            itertools.repeat(campaign),
-            ids,
-            itertools.repeat(state),
-            itertools.repeat(at),
-            itertools.repeat(None) if record_ids is None else record_ids,
-            itertools.repeat(in_call),
-            itertools.repeat(answer_lost),
-            itertools.repeat(detail),
-        )
-        new: Callable[[tuple[Any, ...]], JournalUpdate] = partial(tuple.__new__, cls)
-        return map(new, rows)
+class OutcomeGroup(NamedTuple):
+    """One outcome shared by several distinct records of a campaign: what one answer gives.
+
+    The engine's unit of work for the journal (a batch's ids stay one list, not a tuple per id).
+    Fields mean what they mean in :class:`JournalUpdate`; ``record_ids``, if given, go with
+    ``ids`` in order.
+    """
+
+    campaign: str
+    ids: Sequence[int]
+    state: State
+    at: float
+    record_ids: Sequence[int | None] | None = None
+    in_call: bool = False
+    answer_lost: bool = False
+    detail: str | None = None
 
 
 class JournalRecord(NamedTuple):
@@ -424,37 +411,49 @@ class Journal:
         Returns how many updates gave each state. Raises JournalError, changing nothing, if any
         update names a record not in the journal.
         """
+        return self.record_groups(list(_groups(updates)))
+
+    def record_groups(self, groups: Sequence[OutcomeGroup]) -> dict[str, int]:
+        """Apply ``groups`` in order, in one transaction: durable once this returns.
+
+        A record may be in several groups (two tries of one batch); within a group ids are
+        distinct. Returns how many records each state was given. Raises JournalError, changing
+        nothing, if any group names a record not in the journal.
+        """
         self._check_writable()
-        if not updates:
+        if not groups:
             return {}
-        groups = list(_groups(updates))
         try:
             keyed = [
-                (self._keys[campaign], _CODE[state], at, in_call, lost, detail, ids, record_ids)
-                for (campaign, state, at, in_call, lost, detail), ids, record_ids in groups
-            ]
+                (self._keys[g.campaign], _CODE[g.state], g.at, g.in_call, g.answer_lost, g.detail,
+                 g.ids, None if g.record_ids is None or _all_none(g.record_ids) else g.record_ids)
+                for g in groups
+            ]  # fmt: skip
         except KeyError as exc:
             raise JournalError(f"outcome for unknown campaign or state {exc}") from exc
+        expected = sum(len(g.ids) for g in groups)
         con = self._con
         with self._failing("recording outcomes"):
             con.execute("BEGIN IMMEDIATE")
             try:
                 before = con.total_changes
                 staged = 0  # scratch rows inserted and deleted: not outcomes
-                with_ids = [g for g in keyed if g[7].count(None) != len(g[7])]
+                with_ids = [(g[6], g[7]) for g in keyed if g[7] is not None]
                 if with_ids:
                     con.execute(
                         f"CREATE TEMP TABLE IF NOT EXISTS {_RECORD_IDS}"
                         " (customer_id INTEGER PRIMARY KEY, record_id INTEGER)"
                     )
-                by_id = {i: r for g in with_ids for i, r in zip(g[6], g[7], strict=True)}
-                at_once = len(by_id) == sum(len(g[6]) for g in with_ids)
+                by_id: dict[int, int | None] = {}
+                for group_ids, group_record_ids in with_ids:
+                    by_id.update(zip(group_ids, group_record_ids, strict=True))
+                at_once = len(by_id) == sum(len(group_ids) for group_ids, _ in with_ids)
                 if with_ids and at_once:
                     con.execute(_STAGE_RECORD_IDS, (_json_object(by_id),))
                     staged += len(by_id)
                 for key, code, at, in_call, lost, detail, ids, record_ids in keyed:
                     params = (code, at, in_call, lost, detail, key, _json_ids(ids))
-                    if record_ids.count(None) == len(record_ids):
+                    if record_ids is None:
                         con.execute(_UPDATE_GROUP, params)
                         continue
                     if not at_once:  # a record twice in this commit: one group at a time
@@ -468,9 +467,9 @@ class Journal:
                     con.execute(f"DELETE FROM {_RECORD_IDS}")
                     staged += len(by_id)
                 changed = con.total_changes - before - staged
-                if changed != len(updates):
+                if changed != expected:
                     raise JournalError(
-                        f"{len(updates) - changed} of {len(updates)} outcomes name records"
+                        f"{expected - changed} of {expected} outcomes name records"
                         " that are not in the journal"
                     )
                 con.execute("COMMIT")
@@ -478,8 +477,8 @@ class Journal:
                 con.rollback()
                 raise
         by_state: dict[str, int] = {}
-        for (_, state, *_), ids, _ in groups:
-            by_state[state] = by_state.get(state, 0) + len(ids)
+        for group in groups:
+            by_state[group.state] = by_state.get(group.state, 0) + len(group.ids)
         return by_state
 
     def reset_for_resume(self) -> int:
@@ -725,30 +724,36 @@ def _json_object(mapping: dict[int, int | None]) -> str:
     return orjson.dumps(mapping, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-_Group = tuple[tuple[Any, ...], list[int], list[int | None]]
+def _all_none(values: Sequence[object]) -> bool:
+    return values.count(None) == len(values)
 
 
-def _groups(updates: Sequence[JournalUpdate]) -> Iterator[_Group]:
+def _groups(updates: Sequence[JournalUpdate]) -> Iterator[OutcomeGroup]:
     """Runs of consecutive, alike updates of distinct records, in order.
 
     A record twice in one run (two tries of one batch in one commit) splits it, so that each of
     its updates counts, in order.
     """
-    for key, run in itertools.groupby(updates, _GROUP_KEY):
+    for (campaign, state, at, in_call, lost, detail), run in itertools.groupby(updates, _GROUP_KEY):
         rows = list(run)
         ids = list(map(_CUSTOMER_ID, rows))
-        if len(set(ids)) == len(ids):
-            yield key, ids, list(map(_RECORD_ID, rows))
-            continue
-        seen: set[int] = set()
-        start = 0
-        for index, customer_id in enumerate(ids):
-            if customer_id in seen:
-                yield key, ids[start:index], list(map(_RECORD_ID, rows[start:index]))
-                seen.clear()
-                start = index
-            seen.add(customer_id)
-        yield key, ids[start:], list(map(_RECORD_ID, rows[start:]))
+        record_ids = list(map(_RECORD_ID, rows))
+        pieces = [(0, len(ids))]
+        if len(set(ids)) != len(ids):
+            pieces = []
+            seen: set[int] = set()
+            start = 0
+            for index, customer_id in enumerate(ids):
+                if customer_id in seen:
+                    pieces.append((start, index))
+                    seen.clear()
+                    start = index
+                seen.add(customer_id)
+            pieces.append((start, len(ids)))
+        for first, last in pieces:
+            yield OutcomeGroup(
+                campaign, ids[first:last], state, at, record_ids[first:last], in_call, lost, detail
+            )
 
 
 def _dump(value: object) -> str:

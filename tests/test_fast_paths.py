@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ from bulkremove.answers import (
 )
 from bulkremove.batching import Packer, pack, records_path, target_length
 from bulkremove.ids import MAX_ID_DIGITS
-from bulkremove.journal import Journal, JournalRecord, JournalUpdate
+from bulkremove.journal import Journal, JournalRecord, JournalUpdate, OutcomeGroup
 
 PATH = records_path("/api", "00001")
 customer_ids = st.integers(min_value=1, max_value=10**MAX_ID_DIGITS - 1)
@@ -188,6 +190,20 @@ def rows(journal: Journal) -> list[JournalRecord | None]:
     return [journal.record(c, i) for c in ("00001", "00002") for i in range(1, 7)]
 
 
+@contextlib.contextmanager
+def twin_journals(folder: Path) -> Iterator[tuple[Journal, Journal]]:
+    """Two journals holding the same pending records, ids 1-6 of two campaigns."""
+    first = Journal.create(folder / "first.sqlite", {})
+    second = Journal.create(folder / "second.sqlite", {})
+    try:
+        for journal in (first, second):
+            journal.add_pending([("00001", range(1, 7)), ("00002", range(1, 7))])
+        yield first, second
+    finally:
+        first.close()
+        second.close()
+
+
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -195,40 +211,61 @@ def rows(journal: Journal) -> list[JournalRecord | None]:
 def test_outcomes_in_one_commit_equal_one_by_one(
     tmp_path: Path, batch: list[JournalUpdate]
 ) -> None:
-    folder = tmp_path / str(next(EXAMPLES))
-    bulk = Journal.create(folder / "bulk.sqlite", {})
-    single = Journal.create(folder / "single.sqlite", {})
-    try:
-        for journal in (bulk, single):
-            journal.add_pending([("00001", range(1, 7)), ("00002", range(1, 7))])
+    with twin_journals(tmp_path / str(next(EXAMPLES))) as (bulk, single):
         counts = bulk.record_outcomes(batch)
         for update in batch:
             single.record_outcomes([update])
         assert rows(bulk) == rows(single)
         assert counts == {s: n for s in STATES_SENT if (n := sum(u.state == s for u in batch))}
-    finally:
-        bulk.close()
-        single.close()
 
 
-def test_many_is_the_same_update_for_each_id() -> None:
-    made = list(JournalUpdate.many("00001", [1, 2], "removed", 5.0, [7, None], answer_lost=True))
-    assert made == [
-        JournalUpdate("00001", 1, "removed", 5.0, 7, False, True, None),
-        JournalUpdate("00001", 2, "removed", 5.0, None, False, True, None),
-    ]
-    assert all(type(u) is JournalUpdate for u in made)
-    failed = JournalUpdate.many("00002", (3,), "failed", 1.0, detail="gave up")
-    assert list(failed) == [JournalUpdate("00002", 3, "failed", 1.0, detail="gave up")]
+@st.composite
+def outcome_groups(draw: st.DrawFn) -> OutcomeGroup:
+    ids = draw(st.lists(st.integers(1, 6), min_size=1, max_size=6, unique=True))
+    record_ids = draw(
+        st.one_of(
+            st.none(),
+            st.lists(
+                st.one_of(st.none(), st.integers(1, 99)), min_size=len(ids), max_size=len(ids)
+            ),
+        )
+    )
+    return OutcomeGroup(
+        draw(st.sampled_from(["00001", "00002"])),
+        ids,
+        draw(st.sampled_from(STATES_SENT)),
+        draw(st.sampled_from([1.0, 2.0])),
+        record_ids,
+        draw(st.booleans()),
+        draw(st.booleans()),
+        draw(st.one_of(st.none(), st.sampled_from(["x", "y"]))),
+    )
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(groups=st.lists(outcome_groups(), max_size=8))
+def test_groups_equal_their_updates_one_by_one(tmp_path: Path, groups: list[OutcomeGroup]) -> None:
+    with twin_journals(tmp_path / str(next(EXAMPLES))) as (grouped, single):
+        counts = grouped.record_groups(groups)
+        for g in groups:
+            for k, customer_id in enumerate(g.ids):
+                record_id = None if g.record_ids is None else g.record_ids[k]
+                single.record_outcomes(
+                    [JournalUpdate(g.campaign, customer_id, g.state, g.at, record_id,
+                                   g.in_call, g.answer_lost, g.detail)]
+                )  # fmt: skip
+        assert rows(grouped) == rows(single)
+        by_state = {s: sum(len(g.ids) for g in groups if g.state == s) for s in STATES_SENT}
+        assert counts == {s: n for s, n in by_state.items() if n}
 
 
 def test_outcomes_naming_unknown_records_change_nothing(tmp_path: Path) -> None:
     with Journal.create(tmp_path / "j.sqlite", {}) as journal:
         journal.add_pending([("00001", [1, 2])])
         with pytest.raises(Exception, match="1 of 3 outcomes name records"):
-            journal.record_outcomes(
-                [*JournalUpdate.many("00001", [1, 2, 3], "removed", 1.0, [11, 12, 13])]
-            )
+            journal.record_groups([OutcomeGroup("00001", [1, 2, 3], "removed", 1.0, [11, 12, 13])])
         assert [journal.record("00001", i).state for i in (1, 2)] == ["pending"] * 2  # type: ignore[union-attr]
 
 

@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from bulkremove._lazy import lazy_names
 from bulkremove.sandbox.config import (
     DEFAULT_MAX_TARGET_LENGTH,
     CampaignSeed,
@@ -14,8 +17,10 @@ from bulkremove.sandbox.config import (
     SandboxConfig,
     parse_campaign_spec,
 )
-from bulkremove.sandbox.server import Sandbox
-from bulkremove.sandbox.state import Outcome
+
+if TYPE_CHECKING:
+    from bulkremove.sandbox.server import Sandbox
+    from bulkremove.sandbox.state import Outcome
 
 __all__ = [
     "DEFAULT_MAX_TARGET_LENGTH",
@@ -27,3 +32,9 @@ __all__ = [
     "SandboxConfig",
     "parse_campaign_spec",
 ]
+
+# The server (aiohttp's web side) loads on first use: ``bulkremove run`` never needs it.
+_HOMES = {"Sandbox": "bulkremove.sandbox.server", "Outcome": "bulkremove.sandbox.state"}
+
+
+__getattr__ = lazy_names(__name__, _HOMES, globals())

@@ -20,7 +20,6 @@ from bulkremove.sandbox.config import (
     SandboxConfig,
     parse_campaign_spec,
 )
-from bulkremove.sandbox.server import Sandbox, tls_context
 
 _DEFAULTS = SandboxConfig()
 
@@ -176,6 +175,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
 
 
 async def _serve(config: SandboxConfig) -> None:
+    from bulkremove.sandbox.server import Sandbox, tls_context  # loaded only to serve
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
