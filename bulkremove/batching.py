@@ -8,7 +8,7 @@ handed to the client already encoded, so nothing re-quotes it on the way out.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import accumulate, islice
 from operator import add
 
@@ -152,6 +152,36 @@ class Packer:
             raise RuntimeError("lower_budget on a non-empty batch")
         self.budget = max_url_length
         self._room = max_url_length - len(self.path)
+
+
+def count_batches(widths: Mapping[int, int], path: str, max_url_length: int, max_ids: int) -> int:
+    """How many batches :func:`pack` makes of ascending ids, from how many have each width.
+
+    ``widths`` maps a length in digits to how many ids have it. Ascending positive ids come
+    shortest first, so packing them depends on these counts alone: the plan of a run counts
+    its requests without reading every id.
+    """
+    check_budget(path, max_url_length)
+    room = max_url_length - len(path)
+    batches = 0
+    count = used = 0  # ids and bytes in the open batch
+    for width in sorted(w for w, n in widths.items() if n > 0):
+        left = widths[width]
+        cost = _PAIR_OVERHEAD + width
+        per_batch = min(max_ids, room // cost)
+        if per_batch < 1:  # not an id the client sends (it refuses it): one request each
+            batches += left + (1 if count else 0)
+            count = used = 0
+            continue
+        fits = min(left, max_ids - count, (room - used) // cost)
+        count, used, left = count + fits, used + fits * cost, left - fits
+        if left:  # the open batch is full: close it, then whole batches of this width
+            full, rest = divmod(left, per_batch)
+            if rest == 0:  # the last of them stays open for the next width
+                full, rest = full - 1, per_batch
+            batches += 1 + full
+            count, used = rest, rest * cost
+    return batches + (1 if count else 0)
 
 
 def pack(ids: Iterable[int], path: str, max_url_length: int, max_ids: int) -> Iterator[list[int]]:

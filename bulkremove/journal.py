@@ -56,6 +56,7 @@ import orjson
 
 from bulkremove import __version__
 from bulkremove.errors import JournalError
+from bulkremove.ids import MAX_ID_DIGITS
 
 APPLICATION_ID = int.from_bytes(b"BRMJ", "big")
 SCHEMA_VERSION = 1
@@ -541,6 +542,38 @@ class Journal:
             ).fetchone()
         self._cache("lost", int(count))
         return int(count)
+
+    def id_widths(self, states: Iterable[State], campaign: str) -> dict[int, int]:
+        """How many records of ``campaign`` in ``states`` have ids of each length in digits.
+
+        One count per length over a range of the primary key: no id is read into Python. Ids
+        that are not positive integers of up to 18 digits (a journal edited by hand) are
+        counted by their length as text.
+        """
+        codes = sorted({_CODE[state] for state in states})
+        key = self._key_of(campaign)
+        if not codes or key is None:
+            return {}
+        marks = ", ".join("?" * len(codes))
+        where = f"campaign_key = ? AND state IN ({marks})"
+        widths: dict[int, int] = {}
+        with self._failing("counting records"):
+            for width in range(1, MAX_ID_DIGITS + 1):
+                (count,) = self._con.execute(
+                    f"SELECT count(*) FROM records WHERE {where} AND customer_id BETWEEN ? AND ?",
+                    (key, *codes, 10 ** (width - 1), 10**width - 1),
+                ).fetchone()
+                if count:
+                    widths[width] = count
+            # below 1, and past the largest id (text sorts after numbers): ranges of the key
+            for outside in ("customer_id < 1", f"customer_id > {10**MAX_ID_DIGITS - 1}"):
+                for width, count in self._con.execute(
+                    f"SELECT length(customer_id), count(*) FROM records WHERE {where}"
+                    f" AND {outside} GROUP BY 1",
+                    (key, *codes),
+                ):
+                    widths[width] = widths.get(width, 0) + count
+        return widths
 
     def ids_in_states(
         self, states: Iterable[State], campaign: str | None = None

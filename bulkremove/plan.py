@@ -7,13 +7,12 @@ prints it; ``max_delete`` and the confirmation question are decided on it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import yarl
 
-from bulkremove.batching import pack
+from bulkremove.batching import count_batches
 from bulkremove.client import Client
 from bulkremove.journal import Journal, State
 from bulkremove.settings import Settings
@@ -123,20 +122,19 @@ class Plan:
 
 
 def make_plan(journal: Journal, settings: Settings, *, resumed: bool, name: str) -> Plan:
-    """Count what a run of ``journal`` would send; reads the ids a campaign at a time."""
+    """Count what a run of ``journal`` would send, from counts of ids by length."""
     states = RESUMED_STATES if resumed else NEW_STATES
     client = Client(settings)  # only for the exact request path; it opens no connection
     campaigns: dict[str, int] = {}
     requests = 0
     for campaign in journal.campaigns():
-        ids = _ids(journal, states, campaign)
         path = client.path(campaign)
-        count = 0
-        for batch in pack(ids, path, settings.max_url_length, settings.max_ids_per_request):
-            requests += 1
-            count += len(batch)
-        if count:
-            campaigns[campaign] = count
+        widths = journal.id_widths(states, campaign)
+        if widths:
+            campaigns[campaign] = sum(widths.values())
+            requests += count_batches(
+                widths, path, settings.max_url_length, settings.max_ids_per_request
+            )
     stored = journal.get_meta("input") or {}
     return Plan(
         journal=name,
@@ -150,11 +148,6 @@ def make_plan(journal: Journal, settings: Settings, *, resumed: bool, name: str)
         input={} if resumed else {key: int(value) for key, value in stored.items()},
         max_delete=settings.max_delete,
     )
-
-
-def _ids(journal: Journal, states: Sequence[State], campaign: str) -> Iterator[int]:
-    for _, customer_id in journal.ids_in_states(states, campaign):
-        yield customer_id
 
 
 def format_duration(seconds: float) -> str:

@@ -1,10 +1,20 @@
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bulkremove.batching import Packer, build_query, check_budget, pack, records_path, target_length
+from bulkremove.batching import (
+    Packer,
+    build_query,
+    check_budget,
+    count_batches,
+    pack,
+    records_path,
+    target_length,
+)
 from bulkremove.client import Client
 from bulkremove.errors import ConfigError
 from bulkremove.ids import MAX_ID_DIGITS
@@ -45,6 +55,25 @@ def test_batches_keep_order_fit_limits_and_are_full(
             # Full: the next id would break one of the limits.
             grown = [*batch, batches[index + 1][0]]
             assert len(grown) > max_ids or target_length(path, grown) > budget
+
+
+@settings(max_examples=300)
+@given(
+    ids=st.lists(
+        st.one_of(st.integers(1, 999), st.integers(10**6, 10**8), customer_ids), max_size=500
+    ),
+    budget=st.integers(min_value=100, max_value=3000),
+    max_ids=st.integers(min_value=1, max_value=60),
+)
+def test_counting_batches_by_width_agrees_with_packing(
+    ids: list[int], budget: int, max_ids: int
+) -> None:
+    path = records_path("/api", "00001")
+    ascending = sorted(set(ids))
+    widths = Counter(len(str(i)) for i in ascending)
+    assert count_batches(widths, path, budget, max_ids) == len(
+        list(pack(ascending, path, budget, max_ids))
+    )
 
 
 @given(ids=st.lists(customer_ids, min_size=1, max_size=50))

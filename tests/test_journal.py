@@ -380,3 +380,17 @@ def test_a_committed_outcome_survives_sigkill(path: Path) -> None:
         assert row is not None
         assert (row.state, row.record_id, row.attempts) == ("removed", 77, 1)
         assert j.count_pending() == 1
+
+
+def test_id_widths_count_ids_by_length_in_the_states_asked(path: Path) -> None:
+    with Journal.create(path, {}) as journal:
+        journal.add_pending([("00001", [7, 42, 99, 100, 5_000_000, 10**17]), ("00002", [1])])
+        journal.record_outcomes([JournalUpdate("00001", 42, "removed", 1.0)])
+        journal.record_outcomes([JournalUpdate("00001", 100, "failed", 1.0)])
+        assert journal.id_widths(["pending"], "00001") == {1: 1, 2: 1, 7: 1, 18: 1}
+        assert journal.id_widths(["pending", "failed"], "00001") == {1: 1, 2: 1, 3: 1, 7: 1, 18: 1}
+        assert journal.id_widths(["pending"], "00002") == {1: 1}
+        assert journal.id_widths(["pending"], "00003") == {}
+        # a journal edited by hand: counted by the length of what is there
+        journal._con.execute("UPDATE records SET customer_id = 'abcd' WHERE customer_id = 7")
+        assert journal.id_widths(["pending"], "00001") == {2: 1, 4: 1, 7: 1, 18: 1}
