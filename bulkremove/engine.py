@@ -70,6 +70,8 @@ class Batch:
     """For ids retried after CALL_IN_PROGRESS: (first such answer, monotonic; retries so far)."""
     lost: bool = False
     """An earlier try of this batch lost its answer, so a NOT_EXIST may be our own removal."""
+    run: bool = False
+    """Fresh ids only: consecutive pending ids of the campaign, ascending (see OutcomeGroup)."""
 
 
 @dataclass(slots=True)
@@ -249,6 +251,7 @@ class Engine:
             for _ in range(packer.add_many(head)):
                 fresh.popleft()
         batch.ids = packer.take()
+        batch.run = not batch.calls
         return batch if batch.ids else None
 
     async def _refill(self) -> None:
@@ -391,7 +394,7 @@ class Engine:
         path = self._client.path(batch.campaign)
         for ids in pack(batch.ids, path, budget, self._settings.max_ids_per_request):
             calls = {i: batch.calls[i] for i in ids if i in batch.calls}
-            await self._send(Batch(batch.campaign, ids, calls, batch.lost))
+            await self._send(Batch(batch.campaign, ids, calls, batch.lost, batch.run))
 
     # --- outcomes -------------------------------------------------------------------------
 
@@ -402,7 +405,11 @@ class Engine:
         ids, statuses, record_ids = answer.ids, answer.statuses, answer.record_ids
         if answer.all_removed:
             # The usual answer: no Python code runs per id.
-            self._record(OutcomeGroup(campaign, ids, "removed", at, record_ids, answer_lost=lost))
+            self._record(
+                OutcomeGroup(
+                    campaign, ids, "removed", at, record_ids, answer_lost=lost, run=batch.run
+                )
+            )
             return
         updates: list[OutcomeGroup] = []
         deadline = self._settings.call_retry_timeout
@@ -466,7 +473,7 @@ class Engine:
         self._record(
             OutcomeGroup(
                 batch.campaign, batch.ids, "failed", self._wall(), answer_lost=batch.lost,
-                detail=reason,
+                detail=reason, run=batch.run,
             )
         )  # fmt: skip
 

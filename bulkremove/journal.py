@@ -110,6 +110,9 @@ class OutcomeGroup(NamedTuple):
     in_call: bool = False
     answer_lost: bool = False
     detail: str | None = None
+    run: bool = False
+    """``ids`` ascend and are every pending record of the campaign from the first to the last
+    (a batch of fresh ids): the journal may update them by range. Checked, never trusted."""
 
 
 class JournalRecord(NamedTuple):
@@ -178,10 +181,16 @@ _SET = """
     first_call_at = CASE WHEN ?3 THEN coalesce(first_call_at, ?2) ELSE first_call_at END,
     answer_lost = answer_lost OR ?4,
     detail = coalesce(?5, detail)"""
-_UPDATE_GROUP = f"""
-UPDATE records SET {_SET}
-WHERE campaign_key = ?6 AND customer_id IN (SELECT value FROM json_each(?7))
-"""
+# Which records a group's statement updates: its ids, passed as one JSON array, or a run of them
+# by its first and last id (?7, ?8): every pending record in between, walked in key order.
+_WHERE_IDS = "campaign_key = ?6 AND customer_id IN (SELECT value FROM json_each(?7))"
+_WHERE_RUN = f"campaign_key = ?6 AND customer_id BETWEEN ?7 AND ?8 AND state = {PENDING}"
+_RUN_MODULUS = 1_000_003  # residues under 2**20: sums of squares stay far from 2**63
+_CHECK_RUN = (
+    f"SELECT count(*), coalesce(sum(customer_id % {_RUN_MODULUS}), 0),"
+    f" coalesce(sum((customer_id % {_RUN_MODULUS}) * (customer_id % {_RUN_MODULUS})), 0)"
+    f" FROM records WHERE {_WHERE_RUN}"
+)
 # With record ids: ``{customer id: record id}`` goes into a temporary table first (for the
 # whole commit at once when its ids are distinct), read back by key (a join with json_each
 # would be quadratic, an UPDATE ... FROM slower).
@@ -189,13 +198,17 @@ _RECORD_IDS = "temp.record_ids"
 _STAGE_RECORD_IDS = (
     f"INSERT INTO {_RECORD_IDS} (customer_id, record_id) SELECT key, value FROM json_each(?)"
 )
-_UPDATE_GROUP_WITH_RECORD_IDS = f"""
-UPDATE records SET {_SET},
+_SET_RECORD_ID = f""",
     record_id = coalesce(
         (SELECT r.record_id FROM {_RECORD_IDS} AS r WHERE r.customer_id = records.customer_id),
-        record_id)
-WHERE campaign_key = ?6 AND customer_id IN (SELECT value FROM json_each(?7))
-"""
+        record_id)"""
+# (run, with record ids) -> statement
+_UPDATES = {
+    (run, with_ids): f"UPDATE records SET {_SET}{_SET_RECORD_ID if with_ids else ''}"
+    f" WHERE {_WHERE_RUN if run else _WHERE_IDS}"
+    for run in (False, True)
+    for with_ids in (False, True)
+}
 # The fields that make updates alike: all but customer_id and record_id.
 _GROUP_KEY = operator.itemgetter(0, 2, 3, 5, 6, 7)
 _CUSTOMER_ID = operator.itemgetter(1)
@@ -427,7 +440,8 @@ class Journal:
         try:
             keyed = [
                 (self._keys[g.campaign], _CODE[g.state], g.at, g.in_call, g.answer_lost, g.detail,
-                 g.ids, None if g.record_ids is None or _all_none(g.record_ids) else g.record_ids)
+                 g.ids, None if g.record_ids is None or _all_none(g.record_ids) else g.record_ids,
+                 g.run and len(g.ids) > 1)
                 for g in groups
             ]  # fmt: skip
         except KeyError as exc:
@@ -452,16 +466,16 @@ class Journal:
                 if with_ids and at_once:
                     con.execute(_STAGE_RECORD_IDS, (_json_object(by_id),))
                     staged += len(by_id)
-                for key, code, at, in_call, lost, detail, ids, record_ids in keyed:
-                    params = (code, at, in_call, lost, detail, key, _json_ids(ids))
-                    if record_ids is None:
-                        con.execute(_UPDATE_GROUP, params)
-                        continue
-                    if not at_once:  # a record twice in this commit: one group at a time
+                for key, code, at, in_call, lost, detail, ids, record_ids, run in keyed:
+                    has_ids = record_ids is not None
+                    if record_ids is not None and not at_once:  # a record twice in this commit
                         one = dict(zip(ids, record_ids, strict=True))
                         con.execute(_STAGE_RECORD_IDS, (_json_object(one),))
-                    con.execute(_UPDATE_GROUP_WITH_RECORD_IDS, params)
-                    if not at_once:
+                    if not (run and self._update_run(key, code, at, in_call, lost, detail, ids,
+                                                     has_ids)):  # fmt: skip
+                        params = (code, at, in_call, lost, detail, key, _json_ids(ids))
+                        con.execute(_UPDATES[False, has_ids], params)
+                    if has_ids and not at_once:
                         con.execute(f"DELETE FROM {_RECORD_IDS}")
                         staged += 2 * len(ids)
                 if with_ids and at_once:
@@ -481,6 +495,35 @@ class Journal:
         for group in groups:
             by_state[group.state] = by_state.get(group.state, 0) + len(group.ids)
         return by_state
+
+    def _update_run(
+        self,
+        key: int,
+        code: int,
+        at: float,
+        in_call: bool,
+        lost: bool,
+        detail: str | None,
+        ids: Sequence[int],
+        has_record_ids: bool,
+    ) -> bool:
+        """Update a run of ids by its ends; False, having changed nothing, if it is not one.
+
+        Walking a range of the key costs SQLite less than looking up each id. The pending
+        records in the range must be ``ids``: their number and the sums of their residues and
+        squared residues are compared first (a cheap scan; no sum can overflow), and anything
+        else is left to the caller to update the ids one by one.
+        """
+        con = self._con
+        found = con.execute(
+            _CHECK_RUN, (None, None, None, None, None, key, ids[0], ids[-1])
+        ).fetchone()
+        residues = [i % _RUN_MODULUS for i in ids]
+        if found != (len(ids), sum(residues), sum(map(_square, residues))):
+            return False
+        params = (code, at, in_call, lost, detail, key, ids[0], ids[-1])
+        con.execute(_UPDATES[True, has_record_ids], params)
+        return True
 
     def reset_for_resume(self) -> int:
         """Put ``in_call`` and ``failed`` records back to ``pending``; return how many.
@@ -519,15 +562,21 @@ class Journal:
         result: dict[str, dict[str, int]] = {
             name: dict.fromkeys(STATES, 0) for name in sorted(self._keys)
         }
-        # one count per state, grouped in key order: no temporary B-tree over 10^7 rows
+        # one count per state, grouped in key order: no temporary B-tree over 10^7 rows; the
+        # lost-answer count comes along, since a report asks for both
         counts = ", ".join(f"count(*) FILTER (WHERE state = {code})" for code in range(len(STATES)))
         with self._failing("counting records"):
             rows = self._con.execute(
-                f"SELECT campaign_key, {counts} FROM records GROUP BY campaign_key"
+                f"SELECT campaign_key, {counts},"
+                f" count(*) FILTER (WHERE state = {NOT_FOUND} AND answer_lost)"
+                " FROM records GROUP BY campaign_key"
             ).fetchall()
-        for key, *numbers in rows:
+        lost = 0
+        for key, *numbers, lost_here in rows:
             result[self._names[key]] = dict(zip(STATES, numbers, strict=True))
+            lost += lost_here
         self._cache("counts", {name: dict(numbers) for name, numbers in result.items()})
+        self._cache("lost", lost)
         return result
 
     def count_not_found_after_lost_answer(self) -> int:
@@ -755,6 +804,10 @@ def _json_ids(ids: Sequence[int]) -> str:
 
 def _json_object(mapping: dict[int, int | None]) -> str:
     return orjson.dumps(mapping, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _square(value: int) -> int:
+    return value * value
 
 
 def _all_none(values: Sequence[object]) -> bool:

@@ -96,6 +96,11 @@ class RateLimiter:
 
     async def acquire(self) -> None:
         """Wait until a request may be sent, and count it as sent."""
+        if not self._lock.locked():  # nobody waiting (a release hands the lock on)
+            now = self._clock()
+            if self._slot(now) <= now:
+                self._grant(now)
+                return
         async with self._lock:
             while True:
                 now = self._clock()

@@ -222,6 +222,8 @@ def test_outcomes_in_one_commit_equal_one_by_one(
 @st.composite
 def outcome_groups(draw: st.DrawFn) -> OutcomeGroup:
     ids = draw(st.lists(st.integers(1, 6), min_size=1, max_size=6, unique=True))
+    if draw(st.booleans()):
+        ids.sort()  # may be a run of pending ids; the journal checks the claim
     record_ids = draw(
         st.one_of(
             st.none(),
@@ -239,6 +241,7 @@ def outcome_groups(draw: st.DrawFn) -> OutcomeGroup:
         draw(st.booleans()),
         draw(st.booleans()),
         draw(st.one_of(st.none(), st.sampled_from(["x", "y"]))),
+        draw(st.booleans()),
     )
 
 
@@ -299,3 +302,32 @@ def test_digit_lines_take_only_runs_of_plain_ids(lines: list[bytes], newline_at_
     assert list(fast) == expected and len(fast) == len(expected)
     assert orjson.loads(fast.as_json()) == expected
     assert fast[0] == expected[0] and fast == expected
+
+
+def test_a_run_of_ids_is_updated_by_range_only_when_it_is_one(tmp_path: Path) -> None:
+    with Journal.create(tmp_path / "j.sqlite", {}) as journal:
+        journal.add_pending([("00001", range(1, 9))])
+        journal.record_groups([OutcomeGroup("00001", [3], "removed", 1.0, [33])])
+        calls = 0
+        update_run = journal._update_run
+
+        def counting(*args: Any) -> bool:
+            nonlocal calls
+            calls += 1
+            return update_run(*args)
+
+        journal._update_run = counting  # type: ignore[method-assign]
+        # 3 is removed already: 1, 2, 4, 5 are every pending id from 1 to 5
+        run = OutcomeGroup("00001", [1, 2, 4, 5], "removed", 2.0, [11, 22, 44, 55], run=True)
+        assert journal.record_groups([run]) == {"removed": 4}
+        # 7 is pending and not in the group: not a run, so 7 must stay untouched
+        not_run = OutcomeGroup("00001", [6, 8], "failed", 3.0, detail="x", run=True)
+        assert journal.record_groups([not_run]) == {"failed": 2}
+        assert calls == 2
+        got = {i: journal.record("00001", i) for i in range(1, 9)}
+        assert {i: r.state for i, r in got.items() if r} == {
+            1: "removed", 2: "removed", 3: "removed", 4: "removed", 5: "removed",
+            6: "failed", 7: "pending", 8: "failed",
+        }  # fmt: skip
+        assert [got[i].record_id for i in (1, 2, 3, 4, 5)] == [11, 22, 33, 44, 55]  # type: ignore[union-attr]
+        assert got[7].attempts == 0 and got[6].attempts == 1  # type: ignore[union-attr]
