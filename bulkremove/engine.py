@@ -72,6 +72,8 @@ class Batch:
     """An earlier try of this batch lost its answer, so a NOT_EXIST may be our own removal."""
     run: bool = False
     """Fresh ids only: consecutive pending ids of the campaign, ascending (see OutcomeGroup)."""
+    budget: int | None = None
+    """The byte budget it was packed under; None: unknown, measure it before sending."""
 
 
 @dataclass(slots=True)
@@ -120,6 +122,10 @@ class Engine:
         self._call_backoff = Backoff(settings.call_retry_initial, settings.call_retry_max)
         self._batch_backoff = Backoff(settings.retry_initial, settings.retry_max)
         self._db = anyio.CapacityLimiter(1)  # one thread at a time on the journal
+        # Fresh ids are read through a read-only connection of their own, so that a page is
+        # never queued behind a commit of outcomes (WAL lets it read meanwhile).
+        self._pages: Journal | None = None
+        self._pages_lock = anyio.CapacityLimiter(1)
         self._log = get_logger("engine")
         self.stats = EngineStats(budget=settings.max_url_length, rate=settings.rate)
         # Accounting that decides the end of the run.
@@ -145,6 +151,7 @@ class Engine:
         for campaign in await self._db_call(self._journal.campaigns):
             check_budget(self._client.path(campaign), self.stats.budget)
             self._campaigns.append(campaign)
+        self._pages = await anyio.to_thread.run_sync(Journal.open, self._journal.path)
         try:
             async with anyio.create_task_group() as outer:
                 outer.start_soon(self._commit_loop)
@@ -160,6 +167,7 @@ class Engine:
         finally:
             with anyio.CancelScope(shield=True):
                 await self._flush()
+                await anyio.to_thread.run_sync(self._pages.close, limiter=self._pages_lock)
         return self.stats
 
     @property
@@ -252,6 +260,7 @@ class Engine:
                 fresh.popleft()
         batch.ids = packer.take()
         batch.run = not batch.calls
+        batch.budget = packer.budget
         return batch if batch.ids else None
 
     async def _refill(self) -> None:
@@ -271,8 +280,13 @@ class Engine:
                     return
                 self._fresh_campaign = self._campaigns.popleft()
                 self._after = 0
-            page: list[int] = await self._db_call(
-                self._journal.pending_page, self._fresh_campaign, self._after, PAGE_SIZE
+            assert self._pages is not None  # opened by run()
+            page: list[int] = await anyio.to_thread.run_sync(
+                self._pages.pending_page,
+                self._fresh_campaign,
+                self._after,
+                PAGE_SIZE,
+                limiter=self._pages_lock,
             )
             if page:
                 self._fresh.extend(page)
@@ -297,7 +311,9 @@ class Engine:
     async def _send(self, batch: Batch) -> None:
         """Send one batch until it has an answer, a 414 split, or its tries are used up."""
         log = self._log.bind(campaign=batch.campaign, ids=len(batch.ids))
-        if target_length(self._client.path(batch.campaign), batch.ids) > self.stats.budget:
+        if (batch.budget is None or batch.budget > self.stats.budget) and target_length(
+            self._client.path(batch.campaign), batch.ids
+        ) > self.stats.budget:
             # Packed before a 414 lowered the budget: split it without sending it first.
             await self._send_pieces(batch, self.stats.budget)
             return
@@ -394,7 +410,7 @@ class Engine:
         path = self._client.path(batch.campaign)
         for ids in pack(batch.ids, path, budget, self._settings.max_ids_per_request):
             calls = {i: batch.calls[i] for i in ids if i in batch.calls}
-            await self._send(Batch(batch.campaign, ids, calls, batch.lost, batch.run))
+            await self._send(Batch(batch.campaign, ids, calls, batch.lost, batch.run, budget))
 
     # --- outcomes -------------------------------------------------------------------------
 
