@@ -187,6 +187,8 @@ class Client:
                 f"answer of {length} bytes is over the {self._max_body}-byte cap",
                 status=response.status,
             )
+        if length is not None:  # the usual answer: its length is known and allowed
+            return await response.read()
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.content.iter_chunked(65536):

@@ -132,7 +132,7 @@ class Engine:
         self._in_flight = 0
         self._fresh_exhausted = False
         self._stopping = False
-        self._changed = anyio.Event()
+        self._changed: anyio.Event | None = None  # what the batcher waits on, while it waits
         # Fresh ids, one campaign at a time.
         self._campaigns: deque[str] = deque()
         self._fresh: deque[int] = deque()
@@ -192,8 +192,8 @@ class Engine:
         return await anyio.to_thread.run_sync(func, *args, limiter=self._db)
 
     def _notify(self) -> None:
-        self._changed.set()
-        self._changed = anyio.Event()
+        if self._changed is not None:
+            self._changed.set()
 
     # --- the batcher ----------------------------------------------------------------------
 
@@ -208,11 +208,13 @@ class Engine:
                     continue
                 if self._fresh_exhausted and self._in_flight == 0 and not self._scheduler:
                     return
-                changed = self._changed
+                # made only when needed: one per batch sent was a measurable cost
+                changed = self._changed = anyio.Event()
                 next_due = self._scheduler.next_due()
                 wait = math.inf if next_due is None else next_due - self._clock()
                 with anyio.move_on_after(max(0.0, wait)):
                     await changed.wait()
+                self._changed = None
 
     def _packer(self, campaign: str) -> Packer:
         packer = self._packers.get(campaign)

@@ -1,15 +1,16 @@
 """The journal: the run's single source of truth, a SQLite file. The only module with SQL.
 
-Schema (version 1), readable from the ``sqlite3`` shell::
+Schema (version 2), readable from the ``sqlite3`` shell::
 
     meta(key TEXT PRIMARY KEY, value TEXT)          -- every value is JSON
     campaigns(id INTEGER PRIMARY KEY, campaign TEXT UNIQUE)
     states(code INTEGER PRIMARY KEY, name TEXT UNIQUE)  -- 0 pending, 1 removed, 2 not_found,
                                                         -- 3 in_call, 4 failed
     records(campaign_key, customer_id, state, record_id, attempts, first_attempt_at,
-            last_attempt_at, first_call_at, answer_lost, detail)  WITHOUT ROWID,
+            last_attempt_at, first_call_at, answer_lost, detail, removal)  WITHOUT ROWID,
             PRIMARY KEY (campaign_key, customer_id)
-    records_view                                    -- records with names and ISO times
+    removals(id INTEGER PRIMARY KEY, campaign_key, record_ids TEXT)  -- one row per answer
+    records_view                                    -- records with names, ISO times, record ids
 
 ``records`` stores the campaign as a small key into ``campaigns`` and the state as a code, so a row
 of a pending record takes about 20 bytes (10,000,000 rows: about 200 MB). The primary key is how
@@ -18,6 +19,11 @@ Times are unix seconds (REAL). ``attempts`` counts requests that carried the rec
 ``first_call_at`` is the first CALL_IN_PROGRESS answer (the engine's call deadline starts there);
 ``answer_lost`` says an earlier attempt's answer never arrived, so a later NOT_EXIST may mean that
 attempt removed the record; ``detail`` is the last unexpected answer or reason, verbatim.
+
+Record ids: an answer's ``{customer id: record id}`` is one row of ``removals`` (as JSON), and
+``records.removal`` points each record to it; ``records.record_id`` holds only what schema 1
+wrote. ``records_view`` shows either. Schema 1 journals are read as they are and upgraded (the
+``removal`` column and ``removals`` table added) when opened to be resumed.
 
 Meta keys written here: ``schema_version``, ``tool``, ``tool_version``, ``created_at`` and
 ``settings`` (the run's effective settings, never the password). Callers add others (input
@@ -50,7 +56,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, NamedTuple, Self
+from typing import Any, Literal, NamedTuple, Self, cast
 
 import orjson
 
@@ -59,7 +65,7 @@ from bulkremove.errors import JournalError
 from bulkremove.ids import MAX_ID_DIGITS
 
 APPLICATION_ID = int.from_bytes(b"BRMJ", "big")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TOOL = "bulkremove"
 
 State = Literal["pending", "removed", "not_found", "in_call", "failed"]
@@ -157,8 +163,24 @@ CREATE TABLE records (
     detail           TEXT,
     PRIMARY KEY (campaign_key, customer_id)
 ) WITHOUT ROWID;
+PRAGMA application_id = {APPLICATION_ID};
+"""
+# A record's record id: its own column (schema 1), else its entry in the answer it points to.
+_RECORD_ID_OF = """coalesce({r}.record_id, (SELECT json_extract(m.record_ids,
+    '$."' || {r}.customer_id || '"') FROM removals AS m WHERE m.id = {r}.removal))"""
+# Upgrades from the schema before, in order; a new journal is made by running them all.
+_UPGRADES: dict[int, str] = {
+    2: f"""
+ALTER TABLE records ADD COLUMN removal INTEGER;
+CREATE TABLE removals (
+    id           INTEGER PRIMARY KEY,
+    campaign_key INTEGER NOT NULL REFERENCES campaigns (id),
+    record_ids   TEXT NOT NULL
+);
+DROP VIEW IF EXISTS records_view;
 CREATE VIEW records_view AS
-SELECT c.campaign, r.customer_id, s.name AS state, r.record_id, r.attempts,
+SELECT c.campaign, r.customer_id, s.name AS state,
+       {_RECORD_ID_OF.format(r="r")} AS record_id, r.attempts,
        strftime('%Y-%m-%dT%H:%M:%fZ', r.first_attempt_at, 'unixepoch') AS first_attempt,
        strftime('%Y-%m-%dT%H:%M:%fZ', r.last_attempt_at, 'unixepoch') AS last_attempt,
        strftime('%Y-%m-%dT%H:%M:%fZ', r.first_call_at, 'unixepoch') AS first_call,
@@ -166,9 +188,8 @@ SELECT c.campaign, r.customer_id, s.name AS state, r.record_id, r.attempts,
 FROM records AS r
 JOIN campaigns AS c ON c.id = r.campaign_key
 JOIN states AS s ON s.code = r.state;
-PRAGMA application_id = {APPLICATION_ID};
-PRAGMA user_version = {SCHEMA_VERSION};
-"""
+""",
+}
 
 # One statement per group of records given the same outcome, its ids passed as one JSON text:
 # SQLite walks them in C, with the GIL released, instead of Python binding each row.
@@ -191,24 +212,17 @@ _CHECK_RUN = (
     f" coalesce(sum((customer_id % {_RUN_MODULUS}) * (customer_id % {_RUN_MODULUS})), 0)"
     f" FROM records WHERE {_WHERE_RUN}"
 )
-# With record ids: ``{customer id: record id}`` goes into a temporary table first (for the
-# whole commit at once when its ids are distinct), read back by key (a join with json_each
-# would be quadratic, an UPDATE ... FROM slower).
-_RECORD_IDS = "temp.record_ids"
-_STAGE_RECORD_IDS = (
-    f"INSERT INTO {_RECORD_IDS} (customer_id, record_id) SELECT key, value FROM json_each(?)"
-)
-_SET_RECORD_ID = f""",
-    record_id = coalesce(
-        (SELECT r.record_id FROM {_RECORD_IDS} AS r WHERE r.customer_id = records.customer_id),
-        record_id)"""
+# With record ids, the group's ``{customer id: record id}`` is kept as one row of ``removals``
+# (?9 its id), which each record points to: no row per record is written for them.
+_SET_REMOVAL = ",\n    removal = ?9"
 # (run, with record ids) -> statement
 _UPDATES = {
-    (run, with_ids): f"UPDATE records SET {_SET}{_SET_RECORD_ID if with_ids else ''}"
+    (run, with_ids): f"UPDATE records SET {_SET}{_SET_REMOVAL if with_ids else ''}"
     f" WHERE {_WHERE_RUN if run else _WHERE_IDS}"
     for run in (False, True)
     for with_ids in (False, True)
 }
+_ADD_REMOVAL = "INSERT INTO removals (campaign_key, record_ids) VALUES (?, ?)"
 # The fields that make updates alike: all but customer_id and record_id.
 _GROUP_KEY = operator.itemgetter(0, 2, 3, 5, 6, 7)
 _CUSTOMER_ID = operator.itemgetter(1)
@@ -230,6 +244,9 @@ class Journal:
         self._names: dict[int, str] = {}
         self._counted: dict[str, tuple[int, Any]] = {}
         self._meta_changes = 0  # changes that were only meta: they leave counts valid
+        (self.version,) = connection.execute("PRAGMA user_version").fetchone()
+        # schema 1 kept every record id in its row
+        self._record_id = _RECORD_ID_OF.format(r="records") if self.version >= 2 else "record_id"
         self._load_campaigns()
 
     # -- opening and closing
@@ -258,7 +275,10 @@ class Journal:
                 con = _connect(target, writable=True)
             with _closing_on_error(con, f"cannot create journal {target}"):
                 con.execute("PRAGMA journal_mode = WAL")
-                con.executescript(f"BEGIN;{_SCHEMA}")
+                upgrades = "".join(_UPGRADES[v] for v in sorted(_UPGRADES))
+                con.executescript(
+                    f"BEGIN;{_SCHEMA}{upgrades}PRAGMA user_version = {SCHEMA_VERSION};"
+                )
                 meta = {
                     "schema_version": SCHEMA_VERSION,
                     "tool": TOOL,
@@ -289,7 +309,9 @@ class Journal:
             with _closing_on_error(None, f"cannot open journal {target}"):
                 con = _connect(target, writable=write)
             with _closing_on_error(con, f"journal {target} is damaged or unreadable"):
-                _check_identity(con, target)
+                version = _check_identity(con, target)
+                if write and version < SCHEMA_VERSION:
+                    _upgrade(con, version)
                 journal = cls(target, con, lock_fd, writable=write)
                 if write:  # a process killed while adding records left rollback mode
                     journal._journal_mode("wal")
@@ -437,13 +459,16 @@ class Journal:
         self._check_writable()
         if not groups:
             return {}
+        keyed: list[tuple[Any, ...]] = []
         try:
-            keyed = [
-                (self._keys[g.campaign], _CODE[g.state], g.at, g.in_call, g.answer_lost, g.detail,
-                 g.ids, None if g.record_ids is None or _all_none(g.record_ids) else g.record_ids,
-                 g.run and len(g.ids) > 1)
-                for g in groups
-            ]  # fmt: skip
+            for g in groups:
+                key, code = self._keys[g.campaign], _CODE[g.state]
+                parts = _with_record_ids_apart(g.ids, g.record_ids)
+                run = g.run and len(parts) == 1 and len(g.ids) > 1
+                for ids, record_ids in parts:
+                    keyed.append(
+                        (key, code, g.at, g.in_call, g.answer_lost, g.detail, ids, record_ids, run)
+                    )
         except KeyError as exc:
             raise JournalError(f"outcome for unknown campaign or state {exc}") from exc
         expected = sum(len(g.ids) for g in groups)
@@ -452,36 +477,20 @@ class Journal:
             con.execute("BEGIN IMMEDIATE")
             try:
                 before = con.total_changes
-                staged = 0  # scratch rows inserted and deleted: not outcomes
-                with_ids = [(g[6], g[7]) for g in keyed if g[7] is not None]
-                if with_ids:
-                    con.execute(
-                        f"CREATE TEMP TABLE IF NOT EXISTS {_RECORD_IDS}"
-                        " (customer_id INTEGER PRIMARY KEY, record_id INTEGER)"
-                    )
-                by_id: dict[int, int | None] = {}
-                for group_ids, group_record_ids in with_ids:
-                    by_id.update(zip(group_ids, group_record_ids, strict=True))
-                at_once = len(by_id) == sum(len(group_ids) for group_ids, _ in with_ids)
-                if with_ids and at_once:
-                    con.execute(_STAGE_RECORD_IDS, (_json_object(by_id),))
-                    staged += len(by_id)
+                kept = 0  # rows of removals: not outcomes of records
                 for key, code, at, in_call, lost, detail, ids, record_ids, run in keyed:
-                    has_ids = record_ids is not None
-                    if record_ids is not None and not at_once:  # a record twice in this commit
-                        one = dict(zip(ids, record_ids, strict=True))
-                        con.execute(_STAGE_RECORD_IDS, (_json_object(one),))
-                    if not (run and self._update_run(key, code, at, in_call, lost, detail, ids,
-                                                     has_ids)):  # fmt: skip
-                        params = (code, at, in_call, lost, detail, key, _json_ids(ids))
-                        con.execute(_UPDATES[False, has_ids], params)
-                    if has_ids and not at_once:
-                        con.execute(f"DELETE FROM {_RECORD_IDS}")
-                        staged += 2 * len(ids)
-                if with_ids and at_once:
-                    con.execute(f"DELETE FROM {_RECORD_IDS}")
-                    staged += len(by_id)
-                changed = con.total_changes - before - staged
+                    removal = None
+                    if record_ids is not None:
+                        mapping = _json_object(dict(zip(ids, record_ids, strict=True)))
+                        removal = con.execute(_ADD_REMOVAL, (key, mapping)).lastrowid
+                        kept += 1
+                    if run and self._update_run(key, code, at, in_call, lost, detail, ids, removal):
+                        continue
+                    params: tuple[Any, ...] = (code, at, in_call, lost, detail, key, _json_ids(ids))
+                    if removal is not None:
+                        params += (None, removal)  # ?8 is unused here
+                    con.execute(_UPDATES[False, removal is not None], params)
+                changed = con.total_changes - before - kept
                 if changed != expected:
                     raise JournalError(
                         f"{expected - changed} of {expected} outcomes name records"
@@ -505,7 +514,7 @@ class Journal:
         lost: bool,
         detail: str | None,
         ids: Sequence[int],
-        has_record_ids: bool,
+        removal: int | None,
     ) -> bool:
         """Update a run of ids by its ends; False, having changed nothing, if it is not one.
 
@@ -521,8 +530,10 @@ class Journal:
         residues = [i % _RUN_MODULUS for i in ids]
         if found != (len(ids), sum(residues), sum(map(_square, residues))):
             return False
-        params = (code, at, in_call, lost, detail, key, ids[0], ids[-1])
-        con.execute(_UPDATES[True, has_record_ids], params)
+        params: tuple[Any, ...] = (code, at, in_call, lost, detail, key, ids[0], ids[-1])
+        if removal is not None:
+            params += (removal,)
+        con.execute(_UPDATES[True, removal is not None], params)
         return True
 
     def reset_for_resume(self) -> int:
@@ -635,15 +646,32 @@ class Journal:
         self, states: Iterable[State], campaign: str | None = None
     ) -> Iterator[JournalRecord]:
         """Stream the full rows of records in ``states``, by campaign then id (for exports)."""
+        removal = "removal" if self.version >= 2 else "NULL"
         columns = (
-            "customer_id, state, record_id, attempts, first_attempt_at, last_attempt_at,"
-            " first_call_at, answer_lost, detail"
+            f"customer_id, state, record_id, {removal}, attempts, first_attempt_at,"
+            " last_attempt_at, first_call_at, answer_lost, detail"
         )
+        # Record ids kept per answer are looked up here, one answer read per run of its
+        # records (SQL's json_extract would search the answer's text once per record).
+        answer_id, answer = None, {}
         for name, rows in self._chunks(columns, states, campaign):
-            for cid, state, rid, attempts, first, last, call, lost, detail in rows:
+            for cid, state, rid, pointer, attempts, first, last, call, lost, detail in rows:
+                if rid is None and pointer is not None:
+                    if pointer != answer_id:
+                        answer_id, answer = pointer, self._removal(pointer)
+                    rid = answer.get(str(cid))
                 yield JournalRecord(
                     name, cid, STATES[state], rid, attempts, first, last, call, bool(lost), detail
                 )
+
+    def _removal(self, removal: int) -> dict[str, int]:
+        """The record ids kept for one answer, by customer id as text."""
+        with self._failing("reading record ids"):
+            row = self._con.execute(
+                "SELECT record_ids FROM removals WHERE id = ?", (removal,)
+            ).fetchone()
+        found: dict[str, int] = orjson.loads(row[0]) if row else {}
+        return found
 
     def _chunks(
         self, columns: str, states: Iterable[State], campaign: str | None
@@ -682,7 +710,7 @@ class Journal:
             return None
         with self._failing("reading a record"):
             row = self._con.execute(
-                "SELECT state, record_id, attempts, first_attempt_at, last_attempt_at,"
+                f"SELECT state, {self._record_id}, attempts, first_attempt_at, last_attempt_at,"
                 " first_call_at, answer_lost, detail FROM records"
                 " WHERE campaign_key = ? AND customer_id = ?",
                 (key, customer_id),
@@ -806,6 +834,20 @@ def _json_object(mapping: dict[int, int | None]) -> str:
     return orjson.dumps(mapping, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+def _with_record_ids_apart(
+    ids: Sequence[int], record_ids: Sequence[int | None] | None
+) -> list[tuple[Sequence[int], Sequence[int] | None]]:
+    """``ids`` with a record id, and those without (whose record id is kept as it was)."""
+    if record_ids is None or _all_none(record_ids):
+        return [(ids, None)]
+    if None not in record_ids:
+        return [(ids, cast(Sequence[int], record_ids))]
+    known = [r is not None for r in record_ids]
+    with_ids = list(itertools.compress(ids, known))
+    without = [i for i, k in zip(ids, known, strict=True) if not k]
+    return [(with_ids, [r for r in record_ids if r is not None]), (without, None)]
+
+
 def _square(value: int) -> int:
     return value * value
 
@@ -874,7 +916,14 @@ def _check_header(path: Path) -> None:
         raise JournalError(f"{path} is not a bulkremove journal (not an SQLite database)")
 
 
-def _check_identity(con: sqlite3.Connection, path: Path) -> None:
+def _upgrade(con: sqlite3.Connection, version: int) -> None:
+    """Bring a journal of an older schema (one being resumed) up to this one, atomically."""
+    steps = "".join(_UPGRADES[v] for v in sorted(_UPGRADES) if v > version)
+    con.executescript(f"BEGIN IMMEDIATE;{steps}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")
+
+
+def _check_identity(con: sqlite3.Connection, path: Path) -> int:
+    """The journal's schema version; refuses a file that is not a journal this version reads."""
     app_id = con.execute("PRAGMA application_id").fetchone()[0]
     version = con.execute("PRAGMA user_version").fetchone()[0]
     if app_id != APPLICATION_ID:
@@ -889,6 +938,7 @@ def _check_identity(con: sqlite3.Connection, path: Path) -> None:
         )
     if version < 1:
         raise JournalError(f"journal {path} is incomplete (schema version {version})")
+    return int(version)
 
 
 def writer_pid(path: str | os.PathLike[str]) -> int | None:

@@ -235,12 +235,11 @@ def journal_rows(path: Path) -> dict[int, tuple[str, int | None, str | None]]:
     con = sqlite3.connect(path)
     try:
         rows = con.execute(
-            "SELECT r.customer_id, s.name, r.record_id, r.detail"
-            " FROM records r JOIN states s ON s.code = r.state"
+            "SELECT customer_id, state, record_id, detail FROM records_view"
         ).fetchall()
     finally:
         con.close()
-    return {int(cid): (str(state), record_id, detail) for cid, state, record_id, detail in rows}
+    return {int(c): (str(state), rid, detail) for c, state, rid, detail in rows}
 
 
 def test_cli_a_lying_server_gets_only_what_it_said_removed(tmp_path: Path) -> None:

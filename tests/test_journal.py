@@ -20,6 +20,7 @@ from bulkremove.journal import (
     STATES,
     Journal,
     JournalUpdate,
+    OutcomeGroup,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -394,3 +395,41 @@ def test_id_widths_count_ids_by_length_in_the_states_asked(path: Path) -> None:
         # a journal edited by hand: counted by the length of what is there
         journal._con.execute("UPDATE records SET customer_id = 'abcd' WHERE customer_id = 7")
         assert journal.id_widths(["pending"], "00001") == {2: 1, 4: 1, 7: 1, 18: 1}
+
+
+def test_a_schema_1_journal_is_read_as_it_is_and_upgraded_when_resumed(path: Path) -> None:
+    from bulkremove import journal as journal_module
+
+    path.parent.mkdir(parents=True)
+    con = sqlite3.connect(path, isolation_level=None)
+    con.executescript(
+        f"BEGIN;{journal_module._SCHEMA}"
+        "INSERT INTO campaigns (id, campaign) VALUES (1, '00001');"
+        "INSERT INTO records (campaign_key, customer_id, state, record_id, attempts)"
+        " VALUES (1, 5, 1, 55, 1), (1, 6, 0, NULL, 0), (1, 7, 0, NULL, 0);"
+        "PRAGMA user_version = 1;COMMIT;"
+    )
+    con.close()
+    with Journal.open(path) as old:  # read-only: left as it is
+        assert old.version == 1
+        assert old.record("00001", 5).record_id == 55  # type: ignore[union-attr]
+    with Journal.open(path, write=True) as resumed:
+        assert resumed.version == SCHEMA_VERSION
+        resumed.record_groups([OutcomeGroup("00001", [6, 7], "removed", 1.0, [66, 77], run=True)])
+        assert [resumed.record("00001", i).record_id for i in (5, 6, 7)] == [55, 66, 77]  # type: ignore[union-attr]
+        exported = [r.record_id for r in resumed.records_in_states(["removed"])]
+        assert exported == [55, 66, 77]
+    with sqlite3.connect(path) as shell:  # what a user of the sqlite3 shell sees
+        rows = shell.execute("SELECT customer_id, record_id FROM records_view").fetchall()
+        assert rows == [(5, 55), (6, 66), (7, 77)]
+        assert shell.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_record_ids_are_kept_per_answer_and_none_keeps_the_one_before(journal: Journal) -> None:
+    journal.add_pending([("00001", [1, 2, 3])])
+    journal.record_groups([OutcomeGroup("00001", [1, 2], "removed", 1.0, [11, 22])])
+    # an answer with no usable record id for 2 and 3 leaves what was known
+    journal.record_groups([OutcomeGroup("00001", [2, 3], "removed", 2.0, [None, 33])])
+    assert [journal.record("00001", i).record_id for i in (1, 2, 3)] == [11, 22, 33]  # type: ignore[union-attr]
+    (kept,) = journal._con.execute("SELECT count(*) FROM removals").fetchone()
+    assert kept == 2  # one row per answer, not per record
