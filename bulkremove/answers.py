@@ -11,7 +11,7 @@ import math
 import operator
 from collections.abc import Iterator, Sequence
 from itertools import compress
-from typing import Any, NamedTuple, overload
+from typing import Annotated, Any, Literal, NamedTuple, overload
 
 import msgspec
 import orjson
@@ -133,8 +133,16 @@ class _Entry(msgspec.Struct, gc=False):
     record_id: Any = None
 
 
+class _Removed(msgspec.Struct, gc=False):
+    """An entry that says REMOVED with a usable record id: what almost every entry says."""
+
+    status: Literal["REMOVED"]
+    record_id: Annotated[int, msgspec.Meta(ge=1, le=_MAX_RECORD_ID)]
+
+
 # Keys must be canonical decimal ints ("0441" is refused), so ``answer.get(441)`` finds exactly
-# what ``data.get("441")`` would; any answer this cannot decode goes the general way.
+# what ``data.get("441")`` would; any answer these cannot decode goes the general way.
+_decode_removed = msgspec.json.Decoder(dict[int, _Removed]).decode
 _decode_answer = msgspec.json.Decoder(dict[int, _Entry]).decode
 _status = operator.attrgetter("status")
 _record_id = operator.attrgetter("record_id")
@@ -146,8 +154,19 @@ def read_outcomes(body: bytes, ids: Sequence[int]) -> Outcomes:
     Raises BadAnswerError when the body is not a JSON object. Entries for ids that were not
     asked for are ignored: they can never mark a record of ours removed.
     """
-    # The usual answer (every entry an object with a documented status) is read into columns
-    # with C doing the work per id; anything else is read entry by entry below.
+    # The usual answer (every entry REMOVED) is checked while it is decoded; one with other
+    # documented statuses is read into columns with C doing the work per id; anything else is
+    # read entry by entry below.
+    try:
+        removed_all = _decode_removed(body)
+    except msgspec.DecodeError:
+        pass
+    else:
+        try:
+            record_ids = list(map(_record_id, map(removed_all.__getitem__, ids)))
+        except KeyError:  # an id without an entry
+            return _read_general(body, ids)
+        return Outcomes(ids, [REMOVED] * len(ids), record_ids, {})
     try:
         answer = _decode_answer(body)
     except msgspec.DecodeError:

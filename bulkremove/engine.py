@@ -21,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import islice, repeat, starmap
 from typing import Any
 
 import anyio
@@ -258,8 +258,8 @@ class Engine:
         if campaign == self._fresh_campaign and self._fresh and not packer.full:
             fresh = self._fresh
             head = list(islice(fresh, self._settings.max_ids_per_request))
-            for _ in range(packer.add_many(head)):
-                fresh.popleft()
+            # drop the ids taken, the pops called from C
+            deque(starmap(fresh.popleft, repeat((), packer.add_many(head))), maxlen=0)
         batch.ids = packer.take()
         batch.run = not batch.calls
         batch.budget = packer.budget
