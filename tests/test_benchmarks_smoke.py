@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = [
     "## end-to-end and floor, side by side",
     "floor: bare aiohttp loop",
+    "floor as a whole process (bare_client)",
     "## naive: sequential",
     "one id per request (sample of",
     "full batches one at a time",
