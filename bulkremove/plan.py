@@ -12,8 +12,8 @@ from typing import Any
 
 import yarl
 
-from bulkremove.batching import count_batches
-from bulkremove.client import Client
+from bulkremove.batching import campaign_path, count_batches
+from bulkremove.errors import ConfigError
 from bulkremove.journal import Journal, State
 from bulkremove.settings import Settings
 
@@ -124,11 +124,13 @@ class Plan:
 def make_plan(journal: Journal, settings: Settings, *, resumed: bool, name: str) -> Plan:
     """Count what a run of ``journal`` would send, from counts of ids by length."""
     states = RESUMED_STATES if resumed else NEW_STATES
-    client = Client(settings)  # only for the exact request path; it opens no connection
+    if not settings.base_url:
+        raise ConfigError("no API root (base_url) is set")
+    root = yarl.URL(settings.base_url).raw_path  # the plan budgets on the exact request path
     campaigns: dict[str, int] = {}
     requests = 0
     for campaign in journal.campaigns():
-        path = client.path(campaign)
+        path = campaign_path(root, campaign)
         widths = journal.id_widths(states, campaign)
         if widths:
             campaigns[campaign] = sum(widths.values())

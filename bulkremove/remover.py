@@ -26,11 +26,10 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import anyio
 
-from bulkremove.client import Client
 from bulkremove.errors import RefusedError
 from bulkremove.job import JobResult, PreparedRun, check_max_delete, execute, prepare_run
 from bulkremove.metrics import MetricsFile, MetricsProgress
@@ -38,6 +37,9 @@ from bulkremove.plan import Plan
 from bulkremove.progress import CallbackProgress, Progress, ProgressSink
 from bulkremove.report import exit_code_for_error
 from bulkremove.settings import Settings
+
+if TYPE_CHECKING:
+    from bulkremove.client import Client
 
 Confirm = Callable[[Plan], bool | Awaitable[bool]]
 """Asked with the plan before anything is sent; False refuses the run."""
@@ -200,6 +202,8 @@ class BulkRemover:
         if not self._entered:
             return None
         if self._client is None:
+            from bulkremove.client import Client  # the HTTP stack loads once it is needed
+
             client = Client(self.settings)
             await client.__aenter__()
             self._client = client
