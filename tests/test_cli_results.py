@@ -60,6 +60,9 @@ def test_export_csv_and_jsonl_give_one_row_per_record_with_its_outcome(tmp_path:
     assert len(rows) == 30
     by_id = {int(row["customer_id"]): row for row in rows}
     assert by_id[1]["state"] == "removed" and by_id[1]["record_id"] != ""
+    # each removed record's own record id (the sandbox's is customer id + 5,000,000)
+    removed = {i: row["record_id"] for i, row in by_id.items() if row["state"] == "removed"}
+    assert removed == {i: str(i + 5_000_000) for i in range(1, 21) if i != 3}
     assert by_id[1]["campaign_id"] == "00001" and by_id[1]["attempts"] == "1"
     assert by_id[3]["state"] == "in_call" and int(by_id[3]["attempts"]) >= 2
     assert by_id[25]["state"] == "not_found" and by_id[25]["record_id"] == ""
