@@ -96,7 +96,11 @@ class Client:
         connector = aiohttp.TCPConnector(
             limit=settings.concurrency,
             limit_per_host=settings.concurrency,
-            ssl=make_ssl_context(settings.verify_tls, settings.ca_bundle),
+            # plain http needs no TLS context (loading the system CAs takes tens of ms); a
+            # ca_bundle is still loaded, so that a bad one is reported whatever the scheme
+            ssl=False
+            if self._base.scheme == "http" and not settings.ca_bundle
+            else make_ssl_context(settings.verify_tls, settings.ca_bundle),
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
