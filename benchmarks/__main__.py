@@ -411,7 +411,7 @@ def retry(
         stop_server(server)
     report = json.loads((folder / "retry.json").read_text())
     with sqlite3.connect(folder / "retry.sqlite") as con:
-        (sends,) = con.execute("SELECT sum(attempts) FROM records").fetchone()
+        (sends,) = con.execute("SELECT sum(attempts) FROM records_view").fetchone()
     return Retry(count, int(report["requests"]), int(sends), batch_capacity(), run)
 
 

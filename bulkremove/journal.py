@@ -1,6 +1,6 @@
 """The journal: the run's single source of truth, a SQLite file. The only module with SQL.
 
-Schema (version 2), readable from the ``sqlite3`` shell::
+Schema (version 3), readable from the ``sqlite3`` shell::
 
     meta(key TEXT PRIMARY KEY, value TEXT)          -- every value is JSON
     campaigns(id INTEGER PRIMARY KEY, campaign TEXT UNIQUE)
@@ -9,8 +9,10 @@ Schema (version 2), readable from the ``sqlite3`` shell::
     records(campaign_key, customer_id, state, record_id, attempts, first_attempt_at,
             last_attempt_at, first_call_at, answer_lost, detail, removal)  WITHOUT ROWID,
             PRIMARY KEY (campaign_key, customer_id)
-    removals(id INTEGER PRIMARY KEY, campaign_key, record_ids TEXT)  -- one row per answer
-    records_view                                    -- records with names, ISO times, record ids
+    removals(id INTEGER PRIMARY KEY, campaign_key, record_ids TEXT,  -- one row per answer
+             lo, hi, at, n)                         -- a removed run not yet folded, see below
+    records_view                                    -- records as they stand: names, ISO times,
+                                                    -- record ids, removed runs applied
 
 ``records`` stores the campaign as a small key into ``campaigns`` and the state as a code, so a row
 of a pending record takes about 20 bytes (10,000,000 rows: about 200 MB). The primary key is how
@@ -22,8 +24,19 @@ attempt removed the record; ``detail`` is the last unexpected answer or reason, 
 
 Record ids: an answer's ``{customer id: record id}`` is one row of ``removals`` (as JSON), and
 ``records.removal`` points each record to it; ``records.record_id`` holds only what schema 1
-wrote. ``records_view`` shows either. Schema 1 journals are read as they are and upgraded (the
-``removal`` column and ``removals`` table added) when opened to be resumed.
+wrote. ``records_view`` shows either.
+
+Removed runs: when every id of a batch of fresh ids comes back REMOVED, and those ids are every
+pending record of their campaign from the first to the last (checked), the answer's ``removals``
+row also keeps that range (``lo``, ``hi``), the answer's time ``at`` and the number of records
+``n``, and the records' own rows are left as they were: writing hundreds of rows per answer was
+most of a run's journal time. Such a row stands for the update it saves: every record of the
+campaign in ``lo..hi`` whose row says ``pending`` is removed, with one attempt more, at ``at``.
+Every reader here, and ``records_view``, applies it. The saved updates are made ("folded", and
+``lo``/``hi`` cleared) when a journal is opened for writing again, and before any write that
+touches a record in such a range, so a run never leaves them pending for another run to find.
+
+Schemas 1 and 2 are read as they are and upgraded when opened to be resumed.
 
 Meta keys written here: ``schema_version``, ``tool``, ``tool_version``, ``created_at`` and
 ``settings`` (the run's effective settings, never the password). Callers add others (input
@@ -45,6 +58,7 @@ export) take no lock; WAL lets them read while a run writes.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import fcntl
 import itertools
@@ -65,7 +79,7 @@ from bulkremove.errors import JournalError
 from bulkremove.ids import MAX_ID_DIGITS
 
 APPLICATION_ID = int.from_bytes(b"BRMJ", "big")
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 TOOL = "bulkremove"
 
 State = Literal["pending", "removed", "not_found", "in_call", "failed"]
@@ -168,6 +182,24 @@ PRAGMA application_id = {APPLICATION_ID};
 # A record's record id: its own column (schema 1), else its entry in the answer it points to.
 _RECORD_ID_OF = """coalesce({r}.record_id, (SELECT json_extract(m.record_ids,
     '$."' || {r}.customer_id || '"') FROM removals AS m WHERE m.id = {r}.removal))"""
+# The removed run whose range may hold an id: the first by its last id (runs do not overlap).
+_RUN_OF = """(SELECT u2.id FROM removals AS u2 WHERE u2.campaign_key = {key}
+    AND u2.hi >= {id} ORDER BY u2.hi LIMIT 1)"""
+# Records as they stand, removed runs applied (schema 3): ``r`` the row, ``u`` the run holding it
+# if any, ``m`` the answer with its record id. Used by ``records_view`` and ``record``.
+_RESOLVED_FROM = f"""records AS r
+LEFT JOIN removals AS u ON r.state = {PENDING}
+    AND u.id = {_RUN_OF.format(key="r.campaign_key", id="r.customer_id")}
+    AND u.lo <= r.customer_id
+LEFT JOIN removals AS m ON m.id = coalesce(u.id, r.removal)"""
+_RESOLVED = {
+    "state": f"iif(u.id IS NULL, r.state, {REMOVED})",
+    "record_id": """coalesce(r.record_id,
+           json_extract(m.record_ids, '$."' || r.customer_id || '"'))""",
+    "attempts": "r.attempts + (u.id IS NOT NULL)",
+    "first_attempt_at": "coalesce(r.first_attempt_at, u.at)",
+    "last_attempt_at": "iif(u.id IS NULL, r.last_attempt_at, u.at)",
+}
 # Upgrades from the schema before, in order; a new journal is made by running them all.
 _UPGRADES: dict[int, str] = {
     2: f"""
@@ -188,6 +220,26 @@ SELECT c.campaign, r.customer_id, s.name AS state,
 FROM records AS r
 JOIN campaigns AS c ON c.id = r.campaign_key
 JOIN states AS s ON s.code = r.state;
+""",
+    3: f"""
+ALTER TABLE removals ADD COLUMN lo INTEGER;
+ALTER TABLE removals ADD COLUMN hi INTEGER;
+ALTER TABLE removals ADD COLUMN at REAL;
+ALTER TABLE removals ADD COLUMN n INTEGER;
+CREATE INDEX removed_runs ON removals (campaign_key, hi) WHERE hi IS NOT NULL;
+DROP VIEW IF EXISTS records_view;
+CREATE VIEW records_view AS
+SELECT c.campaign, r.customer_id, s.name AS state, {_RESOLVED["record_id"]} AS record_id,
+       {_RESOLVED["attempts"]} AS attempts,
+       strftime('%Y-%m-%dT%H:%M:%fZ', {_RESOLVED["first_attempt_at"]}, 'unixepoch')
+           AS first_attempt,
+       strftime('%Y-%m-%dT%H:%M:%fZ', {_RESOLVED["last_attempt_at"]}, 'unixepoch')
+           AS last_attempt,
+       strftime('%Y-%m-%dT%H:%M:%fZ', r.first_call_at, 'unixepoch') AS first_call,
+       r.answer_lost, r.detail
+FROM {_RESOLVED_FROM}
+JOIN campaigns AS c ON c.id = r.campaign_key
+JOIN states AS s ON s.code = {_RESOLVED["state"]};
 """,
 }
 
@@ -222,11 +274,43 @@ _UPDATES = {
     for with_ids in (False, True)
 }
 _ADD_REMOVAL = "INSERT INTO removals (campaign_key, record_ids) VALUES (?, ?)"
+_ADD_RUN = (
+    "INSERT INTO removals (campaign_key, record_ids, lo, hi, at, n) VALUES (?, ?, ?, ?, ?, ?)"
+)
+# Removed runs not yet folded: those whose range holds any of some ids (?1 campaign key, ?2 ids
+# as a JSON array), the first whose range ends at or after an id (?1, ?2), and one run's update.
+_RUNS_HOLDING = f"""SELECT DISTINCT u.id FROM json_each(?2) AS j JOIN removals AS u
+    ON u.id = {_RUN_OF.format(key="?1", id="j.value")} AND u.lo <= j.value"""
+_RUN_FROM = "SELECT id, lo FROM removals WHERE campaign_key = ? AND hi >= ? ORDER BY hi LIMIT 1"
+# Records of removed runs of a campaign (?1) with ids from ?2 to ?3.
+_COUNT_IN_RUNS = f"""SELECT count(*) FROM removals AS u JOIN records AS r
+    ON r.campaign_key = u.campaign_key AND r.customer_id BETWEEN u.lo AND u.hi
+    AND r.state = {PENDING} AND r.customer_id BETWEEN ?2 AND ?3
+    WHERE u.campaign_key = ?1 AND u.hi >= ?2 AND u.lo <= ?3"""
+_FOLD = f"""UPDATE records SET state = {REMOVED}, attempts = attempts + 1,
+    first_attempt_at = coalesce(first_attempt_at, ?1), last_attempt_at = ?1, removal = ?2
+    WHERE campaign_key = ?3 AND customer_id BETWEEN ?4 AND ?5 AND state = {PENDING}"""
 # The fields that make updates alike: all but customer_id and record_id.
 _GROUP_KEY = operator.itemgetter(0, 2, 3, 5, 6, 7)
 _CUSTOMER_ID = operator.itemgetter(1)
 _CUSTOMER_ID_COLUMN = operator.itemgetter(0)
 _RECORD_ID = operator.itemgetter(4)
+
+
+class _Runs:
+    """Removed runs of one campaign, not yet folded: which one holds an id."""
+
+    def __init__(self, rows: list[tuple[int, int, int, float]]) -> None:
+        self._rows = rows  # (hi, lo, removals id, at), by hi; the ranges do not overlap
+        self._ends = [row[0] for row in rows]
+
+    def holding(self, customer_id: int) -> tuple[int, float] | None:
+        """``(removals id, at)`` of the run whose range holds ``customer_id``, or None."""
+        k = bisect.bisect_left(self._ends, customer_id)
+        if k == len(self._rows) or self._rows[k][1] > customer_id:
+            return None
+        _, _, run, at = self._rows[k]
+        return run, at
 
 
 class Journal:
@@ -246,7 +330,9 @@ class Journal:
         (self.version,) = connection.execute("PRAGMA user_version").fetchone()
         # schema 1 kept every record id in its row
         self._record_id = _RECORD_ID_OF.format(r="records") if self.version >= 2 else "record_id"
+        self._unfolded: set[int] = set()  # campaign keys with removed runs not yet folded
         self._load_campaigns()
+        self._load_unfolded()
 
     # -- opening and closing
 
@@ -314,6 +400,7 @@ class Journal:
                 journal = cls(target, con, lock_fd, writable=write)
                 if write:  # a process killed while adding records left rollback mode
                     journal._journal_mode("wal")
+                    journal.fold_runs()  # before anything adds or resets records
                 return journal
         except BaseException:
             _unlock(lock_fd)
@@ -352,6 +439,7 @@ class Journal:
         once, not to the WAL and then again by the checkpoint. Readers wait meanwhile.
         """
         self._check_writable()
+        self.fold_runs()  # a new id may fall in a removed run's range
         con = self._con
         with self._failing("adding pending records"):
             rollback_mode = self._journal_mode("delete") == "delete"
@@ -428,13 +516,25 @@ class Journal:
         # ordered among ints, and is refused by the client before anything is sent
         with contextlib.suppress(TypeError):
             page.sort()
+        if page and self.version >= 3:
+            runs = self._runs(key, page[0], page[-1])
+            if runs:  # never while a run pages forward past its own removed runs
+                kept = [i for i in page if runs.holding(i) is None]
+                if len(page) == limit and len(kept) < limit:  # fill up from beyond the page
+                    kept += self.pending_page(campaign, page[-1], limit - len(kept))
+                page = kept
         return page
 
     def count_pending(self) -> int:
         """How many records are pending, over all campaigns."""
+        in_runs = (
+            " - (SELECT coalesce(sum(n), 0) FROM removals WHERE hi IS NOT NULL)"
+            if self.version >= 3
+            else ""
+        )
         with self._failing("counting pending records"):
             row = self._con.execute(
-                "SELECT count(*) FROM records WHERE state = ?", (PENDING,)
+                f"SELECT (SELECT count(*) FROM records WHERE state = ?){in_runs}", (PENDING,)
             ).fetchone()
         return int(row[0])
 
@@ -475,21 +575,33 @@ class Journal:
         with self._failing("recording outcomes"):
             con.execute("BEGIN IMMEDIATE")
             try:
-                before = con.total_changes
-                kept = 0  # rows of removals: not outcomes of records
+                changed = 0  # records given an outcome
                 for key, code, at, in_call, lost, detail, ids, record_ids, run in keyed:
+                    plain = code == REMOVED and not in_call and not lost and detail is None
+                    if run and record_ids is not None and plain and self._may_defer(key, ids):
+                        if self._is_run(key, ids):
+                            mapping = _json_object(dict(zip(ids, record_ids, strict=True)))
+                            con.execute(_ADD_RUN, (key, mapping, ids[0], ids[-1], at, len(ids)))
+                            changed += len(ids)
+                            self._unfolded.add(key)
+                            continue
+                    elif key in self._unfolded:
+                        self._fold(con.execute(_RUNS_HOLDING, (key, _json_ids(ids))).fetchall())
                     removal = None
                     if record_ids is not None:
                         mapping = _json_object(dict(zip(ids, record_ids, strict=True)))
                         removal = con.execute(_ADD_REMOVAL, (key, mapping)).lastrowid
-                        kept += 1
-                    if run and self._update_run(key, code, at, in_call, lost, detail, ids, removal):
-                        continue
+                    if run:
+                        by_range = self._update_run(
+                            key, code, at, in_call, lost, detail, ids, removal
+                        )
+                        if by_range is not None:
+                            changed += by_range
+                            continue
                     params: tuple[Any, ...] = (code, at, in_call, lost, detail, key, _json_ids(ids))
                     if removal is not None:
                         params += (None, removal)  # ?8 is unused here
-                    con.execute(_UPDATES[False, removal is not None], params)
-                changed = con.total_changes - before - kept
+                    changed += con.execute(_UPDATES[False, removal is not None], params).rowcount
                 if changed != expected:
                     raise JournalError(
                         f"{expected - changed} of {expected} outcomes name records"
@@ -498,11 +610,44 @@ class Journal:
                 con.execute("COMMIT")
             except BaseException:
                 con.rollback()
+                self._load_unfolded()
                 raise
         by_state: dict[str, int] = {}
         for group in groups:
             by_state[group.state] = by_state.get(group.state, 0) + len(group.ids)
         return by_state
+
+    def _is_run(self, key: int, ids: Sequence[int]) -> bool:
+        """Whether the pending records of ``ids[0]..ids[-1]`` are ``ids``, no more, no fewer.
+
+        Their number and the sum of their residues are compared (a cheap scan that cannot
+        overflow). Batches of fresh ids are runs by construction; the check keeps a mistake
+        there from touching, or leaving removed on paper, a record it should not.
+        """
+        found = self._con.execute(
+            _CHECK_RUN, (None, None, None, None, None, key, ids[0], ids[-1])
+        ).fetchone()
+        return bool(found == (len(ids), sum(map(_RUN_MODULUS.__rmod__, ids))))
+
+    def _may_defer(self, key: int, ids: Sequence[int]) -> bool:
+        """Whether a run of ``ids`` may be kept as a removed run: it must overlap no other.
+
+        Runs it overlaps are folded, and False sends the caller to write the rows.
+        """
+        if self.version < 3:
+            return False
+        if key not in self._unfolded:
+            return True
+        first = self._con.execute(_RUN_FROM, (key, ids[0])).fetchone()
+        if first is None or first[1] > ids[-1]:
+            return True  # the first run ending in or after the range starts after it
+        self._fold(
+            self._con.execute(
+                "SELECT id FROM removals WHERE campaign_key = ? AND hi >= ? AND lo <= ?",
+                (key, ids[0], ids[-1]),
+            ).fetchall()
+        )
+        return False
 
     def _update_run(
         self,
@@ -514,26 +659,46 @@ class Journal:
         detail: str | None,
         ids: Sequence[int],
         removal: int | None,
-    ) -> bool:
-        """Update a run of ids by its ends; False, having changed nothing, if it is not one.
-
-        Walking a range of the key costs SQLite less than looking up each id. The pending
-        records in the range must be ``ids``: their number and the sum of their residues are
-        compared first (a cheap scan that cannot overflow), and anything else is left to the
-        caller to update the ids one by one. Batches of fresh ids are runs by construction; the
-        check keeps a mistake there from touching a record it should not.
+    ) -> int | None:
+        """Update a run of ids by its ends, returning how many rows changed; None, having
+        changed nothing, if it is not one. Walking a range of the key costs SQLite less than
+        looking up each id.
         """
-        con = self._con
-        found = con.execute(
-            _CHECK_RUN, (None, None, None, None, None, key, ids[0], ids[-1])
-        ).fetchone()
-        if found != (len(ids), sum(map(_RUN_MODULUS.__rmod__, ids))):
-            return False
+        if not self._is_run(key, ids):
+            return None
         params: tuple[Any, ...] = (code, at, in_call, lost, detail, key, ids[0], ids[-1])
         if removal is not None:
             params += (removal,)
-        con.execute(_UPDATES[True, removal is not None], params)
-        return True
+        return int(self._con.execute(_UPDATES[True, removal is not None], params).rowcount)
+
+    def _fold(self, runs: Iterable[tuple[int]]) -> None:
+        """Make the updates that removed runs stand for (in the caller's transaction)."""
+        con = self._con
+        for (run,) in runs:
+            key, lo, hi, at = con.execute(
+                "SELECT campaign_key, lo, hi, at FROM removals WHERE id = ?", (run,)
+            ).fetchone()
+            con.execute(_FOLD, (at, run, key, lo, hi))
+            con.execute("UPDATE removals SET lo = NULL, hi = NULL WHERE id = ?", (run,))
+
+    def fold_runs(self) -> int:
+        """Fold every removed run into its records' rows, in one transaction; return how many."""
+        self._check_writable()
+        if not self._unfolded:
+            return 0
+        con = self._con
+        with self._failing("folding removed runs"):
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                runs = con.execute("SELECT id FROM removals WHERE hi IS NOT NULL").fetchall()
+                self._fold(runs)
+                con.execute("COMMIT")
+            except BaseException:
+                con.rollback()
+                raise
+            finally:
+                self._load_unfolded()
+        return len(runs)
 
     def reset_for_resume(self) -> int:
         """Put ``in_call`` and ``failed`` records back to ``pending``; return how many.
@@ -542,6 +707,7 @@ class Journal:
         so a resumed run gives each call a fresh deadline.
         """
         self._check_writable()
+        self.fold_runs()
         con = self._con
         with self._failing("resetting records for resume"):
             con.execute("BEGIN IMMEDIATE")
@@ -575,15 +741,26 @@ class Journal:
         # one count per state, grouped in key order: no temporary B-tree over 10^7 rows; the
         # lost-answer count comes along, since a report asks for both
         counts = ", ".join(f"count(*) FILTER (WHERE state = {code})" for code in range(len(STATES)))
+        # removed runs in the same statement, so in the same snapshot as the records
+        runs = (
+            f" UNION ALL SELECT campaign_key, {', '.join(['0'] * (len(STATES) + 1))}, sum(n)"
+            " FROM removals WHERE hi IS NOT NULL GROUP BY campaign_key"
+            if self.version >= 3
+            else ""
+        )
         with self._failing("counting records"):
             rows = self._con.execute(
                 f"SELECT campaign_key, {counts},"
-                f" count(*) FILTER (WHERE state = {NOT_FOUND} AND answer_lost)"
-                " FROM records GROUP BY campaign_key"
+                f" count(*) FILTER (WHERE state = {NOT_FOUND} AND answer_lost), 0"
+                f" FROM records GROUP BY campaign_key{runs}"
             ).fetchall()
         lost = 0
-        for key, *numbers, lost_here in rows:
-            result[self._names[key]] = dict(zip(STATES, numbers, strict=True))
+        for key, *numbers, lost_here, in_runs in rows:
+            counted = result[self._names[key]]
+            for state, number in zip(STATES, numbers, strict=True):
+                counted[state] += number
+            counted["pending"] -= in_runs
+            counted["removed"] += in_runs
             lost += lost_here
         self._cache("counts", {name: dict(numbers) for name, numbers in result.items()})
         self._cache("lost", lost)
@@ -615,13 +792,19 @@ class Journal:
             return {}
         marks = ", ".join("?" * len(codes))
         where = f"campaign_key = ? AND state IN ({marks})"
+        # records of removed runs are pending in their rows: move them to removed
+        sign = (REMOVED in codes) - (PENDING in codes)
         widths: dict[int, int] = {}
         with self._failing("counting records"):
             for width in range(1, MAX_ID_DIGITS + 1):
+                ends = (10 ** (width - 1), 10**width - 1)
                 (count,) = self._con.execute(
                     f"SELECT count(*) FROM records WHERE {where} AND customer_id BETWEEN ? AND ?",
-                    (key, *codes, 10 ** (width - 1), 10**width - 1),
+                    (key, *codes, *ends),
                 ).fetchone()
+                if sign and self.version >= 3:
+                    (in_runs,) = self._con.execute(_COUNT_IN_RUNS, (key, *ends)).fetchone()
+                    count += sign * in_runs
                 if count:
                     widths[width] = count
             # below 1, and past the largest id (text sorts after numbers): ranges of the key
@@ -638,7 +821,13 @@ class Journal:
         self, states: Iterable[State], campaign: str | None = None
     ) -> Iterator[tuple[str, int]]:
         """Stream ``(campaign, customer id)`` of records in ``states``, by campaign then id."""
-        for name, rows in self._chunks("customer_id", states, campaign):
+        codes = {_CODE[state] for state in states}
+        if self.version >= 3 and codes & {PENDING, REMOVED}:
+            # removed runs may turn pending rows into removed records
+            for record in self.records_in_states(states, campaign):
+                yield record.campaign, record.customer_id
+            return
+        for name, _, rows in self._chunks("customer_id", codes, campaign):
             yield from zip(itertools.repeat(name), map(_CUSTOMER_ID_COLUMN, rows))
 
     def records_in_states(
@@ -650,11 +839,20 @@ class Journal:
             f"customer_id, state, record_id, {removal}, attempts, first_attempt_at,"
             " last_attempt_at, first_call_at, answer_lost, detail"
         )
+        codes = {_CODE[state] for state in states}
         # Record ids kept per answer are looked up here, one answer read per run of its
         # records (SQL's json_extract would search the answer's text once per record).
         answer_id, answer = None, {}
-        for name, rows in self._chunks(columns, states, campaign):
+        for name, runs, rows in self._chunks(columns, codes, campaign):
             for cid, state, rid, pointer, attempts, first, last, call, lost, detail in rows:
+                if runs is not None and state == PENDING:
+                    run = runs.holding(cid)
+                    if run is not None:  # the update the removed run stands for
+                        pointer, at = run
+                        state, attempts, last = REMOVED, attempts + 1, at
+                        first = at if first is None else first
+                    if state not in codes:
+                        continue
                 if rid is None and pointer is not None:
                     if pointer != answer_id:
                         answer_id, answer = pointer, self._removal(pointer)
@@ -673,47 +871,78 @@ class Journal:
         return found
 
     def _chunks(
-        self, columns: str, states: Iterable[State], campaign: str | None
-    ) -> Iterator[tuple[str, list[Any]]]:
-        """``(campaign, rows)`` in chunks, for records in ``states``, by campaign then id."""
-        codes = sorted({_CODE[state] for state in states})
+        self, columns: str, codes: set[int], campaign: str | None
+    ) -> Iterator[tuple[str, _Runs | None, list[Any]]]:
+        """``(campaign, removed runs, rows)`` in chunks, by campaign then id.
+
+        Rows are those of records in the states ``codes``; when the campaign has removed runs
+        and pending or removed records are asked for, they are given along with every pending
+        row, for the caller to resolve.
+        """
         if not codes:
             return
         self._refresh_campaigns()
         names = sorted(self._keys) if campaign is None else [campaign]
-        marks = ", ".join("?" * len(codes))
-        sql = (
-            f"SELECT {columns} FROM records"
-            f" WHERE campaign_key = ? AND state IN ({marks}) ORDER BY customer_id"
-        )
         for name in names:
             key = self._keys.get(name)
             if key is None:
                 continue
+            runs = None
+            if self.version >= 3 and codes & {PENDING, REMOVED}:
+                # read before the rows: a run committed in between leaves its records pending
+                # here, never removed twice
+                runs = self._runs(key)
+            wanted = sorted(codes | {PENDING} if runs else codes)
+            marks = ", ".join("?" * len(wanted))
             with self._failing("reading records"):
-                cursor = self._con.execute(sql, (key, *codes))
+                cursor = self._con.execute(
+                    f"SELECT {columns} FROM records"
+                    f" WHERE campaign_key = ? AND state IN ({marks}) ORDER BY customer_id",
+                    (key, *wanted),
+                )
             try:
                 while True:
                     with self._failing("reading records"):
                         rows = cursor.fetchmany(10_000)
                     if not rows:
                         break
-                    yield name, rows
+                    yield name, runs, rows
             finally:
                 cursor.close()
+
+    def _runs(self, key: int, first: int | None = None, last: int | None = None) -> _Runs | None:
+        """The campaign's removed runs not yet folded (those meeting ``first..last`` if given);
+        None if there are none."""
+        where = "campaign_key = ? AND hi IS NOT NULL"
+        params: tuple[int, ...] = (key,)
+        if first is not None and last is not None:
+            where = "campaign_key = ? AND hi >= ? AND lo <= ?"
+            params = (key, first, last)
+        with self._failing("reading removed runs"):
+            rows = self._con.execute(
+                f"SELECT hi, lo, id, at FROM removals WHERE {where} ORDER BY hi", params
+            ).fetchall()
+        return _Runs(rows) if rows else None
 
     def record(self, campaign: str, customer_id: int) -> JournalRecord | None:
         """The journal's row for one record, or None if it has none."""
         key = self._key_of(campaign)
         if key is None:
             return None
-        with self._failing("reading a record"):
-            row = self._con.execute(
+        if self.version >= 3:
+            columns = ", ".join(_RESOLVED.values())
+            sql = (
+                f"SELECT {columns}, r.first_call_at, r.answer_lost, r.detail"
+                f" FROM {_RESOLVED_FROM} WHERE r.campaign_key = ? AND r.customer_id = ?"
+            )
+        else:
+            sql = (
                 f"SELECT state, {self._record_id}, attempts, first_attempt_at, last_attempt_at,"
                 " first_call_at, answer_lost, detail FROM records"
-                " WHERE campaign_key = ? AND customer_id = ?",
-                (key, customer_id),
-            ).fetchone()
+                " WHERE campaign_key = ? AND customer_id = ?"
+            )
+        with self._failing("reading a record"):
+            row = self._con.execute(sql, (key, customer_id)).fetchone()
         if row is None:
             return None
         state, record_id, attempts, first_at, last_at, call_at, lost, detail = row
@@ -790,6 +1019,13 @@ class Journal:
         if not self.writable:  # a run may be adding campaigns as we read
             with self._failing("reading campaigns"):
                 self._load_campaigns()
+
+    def _load_unfolded(self) -> None:
+        if self.version >= 3:
+            rows = self._con.execute(
+                "SELECT DISTINCT campaign_key FROM removals WHERE hi IS NOT NULL"
+            ).fetchall()
+            self._unfolded = {key for (key,) in rows}
 
     def _load_campaigns(self) -> None:
         rows = self._con.execute("SELECT id, campaign FROM campaigns").fetchall()

@@ -18,10 +18,7 @@ RECORDS = 4000
 
 def journal_rows(path: Path) -> list[tuple[int, str, int]]:
     with sqlite3.connect(path) as con:
-        rows = con.execute(
-            "SELECT r.customer_id, s.name, r.answer_lost FROM records r"
-            " JOIN states s ON s.code = r.state"
-        ).fetchall()
+        rows = con.execute("SELECT customer_id, state, answer_lost FROM records_view").fetchall()
     return [(int(cid), str(state), int(lost)) for cid, state, lost in rows]
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bulkremove import ingest
@@ -27,7 +27,7 @@ from bulkremove.answers import (
 )
 from bulkremove.batching import Packer, pack, records_path, target_length
 from bulkremove.ids import MAX_ID_DIGITS
-from bulkremove.journal import Journal, JournalRecord, JournalUpdate, OutcomeGroup
+from bulkremove.journal import Journal, JournalRecord, JournalUpdate, OutcomeGroup, State
 
 PATH = records_path("/api", "00001")
 customer_ids = st.integers(min_value=1, max_value=10**MAX_ID_DIGITS - 1)
@@ -264,6 +264,96 @@ def test_groups_equal_their_updates_one_by_one(tmp_path: Path, groups: list[Outc
         assert counts == {s: n for s, n in by_state.items() if n}
 
 
+@st.composite
+def removed_runs(draw: st.DrawFn) -> OutcomeGroup:
+    """Mostly what a removed batch of fresh ids gives: ascending ids, each with a record id."""
+    first = draw(st.integers(1, 9))
+    ids = list(range(first, min(first + draw(st.integers(2, 5)), 11)))
+    if draw(st.booleans()):  # with gaps: a run only if the ids between are not pending
+        ids = sorted(draw(st.sets(st.sampled_from(ids), min_size=1)))
+    return OutcomeGroup(
+        draw(st.sampled_from(["00001", "00002"])),
+        ids,
+        "removed",
+        draw(st.sampled_from([1.0, 2.0])),
+        [i * 10 for i in ids],
+        run=draw(st.booleans()) or True,
+    )
+
+
+def attempt(call: Any, *args: Any) -> Any:
+    """What a call returns, or the message of the error it raises."""
+    try:
+        return call(*args)
+    except Exception as exc:
+        return str(exc)
+
+
+def observed(journal: Journal) -> dict[str, Any]:
+    """Everything a reader of the journal can see of its records."""
+    every: list[State] = ["pending", "removed", "not_found", "in_call", "failed"]
+    view = journal._con.execute("SELECT * FROM records_view ORDER BY 1, 2").fetchall()
+    return {
+        "records": [journal.record(c, i) for c in ("00001", "00002") for i in range(1, 11)],
+        "counts": journal.counts(),
+        "pending": journal.count_pending(),
+        "view": view,
+        "by_state": {s: list(journal.records_in_states([s])) for s in every},
+        "pending_or_failed": list(journal.ids_in_states(["pending", "failed"])),
+        "removed_ids": list(journal.ids_in_states(["removed"], "00001")),
+        "widths": {s: journal.id_widths([s], "00002") for s in ("pending", "removed")},
+        "pages": [journal.pending_page("00001", after, 2) for after in range(11)],
+    }
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    steps=st.lists(
+        st.one_of(
+            st.lists(st.one_of(removed_runs(), outcome_groups()), min_size=1, max_size=4),
+            st.sets(st.integers(1, 10), min_size=1, max_size=3).map(sorted),
+        ),
+        max_size=10,
+    )
+)
+@example(  # an id added later inside a removed run's range stays pending
+    steps=[[OutcomeGroup("00001", [7, 9], "removed", 1.0, [70, 90], run=True)], [8]]
+)
+@example(  # a run overlapping a removed run is not one: 2 and 3 were removed already
+    steps=[
+        [OutcomeGroup("00001", [1, 2, 3], "removed", 1.0, [10, 20, 30], run=True)],
+        [OutcomeGroup("00001", [2, 3, 4, 5], "removed", 2.0, [20, 30, 40, 50], run=True)],
+    ]
+)
+def test_removed_runs_read_and_fold_like_rows_written_at_once(
+    tmp_path: Path, steps: list[list[OutcomeGroup] | list[int]]
+) -> None:
+    folder = tmp_path / str(next(EXAMPLES))
+    with twin_journals(folder) as (kept, written):
+        for journal in (kept, written):  # gaps, for ids added later inside a run's range
+            journal.add_pending([("00001", [7, 9])])
+        written._may_defer = lambda key, ids: False  # type: ignore[method-assign]
+        for step in steps:
+            if isinstance(step[0], int):
+                for journal in (kept, written):
+                    journal.add_pending([("00001", step)])
+            else:
+                assert attempt(kept.record_groups, step) == attempt(written.record_groups, step)
+            assert observed(kept) == observed(written)
+    # opened again to be written, the runs are folded: the rows themselves are alike
+    table = "SELECT * FROM records ORDER BY campaign_key, customer_id"
+    with (
+        Journal.open(folder / "first.sqlite", write=True) as kept,
+        Journal.open(folder / "second.sqlite", write=True) as written,
+    ):
+        unfolded = "SELECT count(*) FROM removals WHERE hi IS NOT NULL"
+        assert kept._con.execute(unfolded).fetchone() == (0,)
+        assert kept._con.execute(table).fetchall() == written._con.execute(table).fetchall()
+        assert observed(kept) == observed(written)
+
+
 def test_outcomes_naming_unknown_records_change_nothing(tmp_path: Path) -> None:
     with Journal.create(tmp_path / "j.sqlite", {}) as journal:
         journal.add_pending([("00001", [1, 2])])
@@ -309,14 +399,14 @@ def test_a_run_of_ids_is_updated_by_range_only_when_it_is_one(tmp_path: Path) ->
         journal.add_pending([("00001", range(1, 9))])
         journal.record_groups([OutcomeGroup("00001", [3], "removed", 1.0, [33])])
         calls = 0
-        update_run = journal._update_run
+        is_run = journal._is_run
 
         def counting(*args: Any) -> bool:
             nonlocal calls
             calls += 1
-            return update_run(*args)
+            return is_run(*args)
 
-        journal._update_run = counting  # type: ignore[method-assign]
+        journal._is_run = counting  # type: ignore[method-assign,assignment]
         # 3 is removed already: 1, 2, 4, 5 are every pending id from 1 to 5
         run = OutcomeGroup("00001", [1, 2, 4, 5], "removed", 2.0, [11, 22, 44, 55], run=True)
         assert journal.record_groups([run]) == {"removed": 4}

@@ -19,6 +19,7 @@ from bulkremove.journal import (
     SCHEMA_VERSION,
     STATES,
     Journal,
+    JournalRecord,
     JournalUpdate,
     OutcomeGroup,
 )
@@ -397,19 +398,28 @@ def test_id_widths_count_ids_by_length_in_the_states_asked(path: Path) -> None:
         assert journal.id_widths(["pending"], "00001") == {2: 1, 4: 1, 7: 1, 18: 1}
 
 
-def test_a_schema_1_journal_is_read_as_it_is_and_upgraded_when_resumed(path: Path) -> None:
+def old_journal(path: Path, version: int, rows: str) -> None:
+    """A journal of schema ``version`` as that version made it, holding ``rows`` (SQL)."""
     from bulkremove import journal as journal_module
 
+    upgrades = "".join(journal_module._UPGRADES[v] for v in range(2, version + 1))
     path.parent.mkdir(parents=True)
     con = sqlite3.connect(path, isolation_level=None)
     con.executescript(
-        f"BEGIN;{journal_module._SCHEMA}"
-        "INSERT INTO campaigns (id, campaign) VALUES (1, '00001');"
-        "INSERT INTO records (campaign_key, customer_id, state, record_id, attempts)"
-        " VALUES (1, 5, 1, 55, 1), (1, 6, 0, NULL, 0), (1, 7, 0, NULL, 0);"
-        "PRAGMA user_version = 1;COMMIT;"
+        f"BEGIN;{journal_module._SCHEMA}{upgrades}"
+        f"INSERT INTO campaigns (id, campaign) VALUES (1, '00001');{rows}"
+        f"PRAGMA user_version = {version};COMMIT;"
     )
     con.close()
+
+
+def test_a_schema_1_journal_is_read_as_it_is_and_upgraded_when_resumed(path: Path) -> None:
+    old_journal(
+        path,
+        1,
+        "INSERT INTO records (campaign_key, customer_id, state, record_id, attempts)"
+        " VALUES (1, 5, 1, 55, 1), (1, 6, 0, NULL, 0), (1, 7, 0, NULL, 0);",
+    )
     with Journal.open(path) as old:  # read-only: left as it is
         assert old.version == 1
         assert old.record("00001", 5).record_id == 55  # type: ignore[union-attr]
@@ -433,3 +443,76 @@ def test_record_ids_are_kept_per_answer_and_none_keeps_the_one_before(journal: J
     assert [journal.record("00001", i).record_id for i in (1, 2, 3)] == [11, 22, 33]  # type: ignore[union-attr]
     (kept,) = journal._con.execute("SELECT count(*) FROM removals").fetchone()
     assert kept == 2  # one row per answer, not per record
+
+
+def raw_states(path: Path) -> dict[int, int]:
+    with sqlite3.connect(path) as shell:
+        return dict(shell.execute("SELECT customer_id, state FROM records").fetchall())
+
+
+def test_a_removed_run_is_one_row_and_every_reader_sees_its_records_removed(path: Path) -> None:
+    with Journal.create(path, SETTINGS) as journal:
+        journal.add_pending([("00001", range(1, 11))])
+        ids = [3, 4, 5, 6]
+        run = OutcomeGroup("00001", ids, "removed", 5.0, [30, 40, 50, 60], run=True)
+        assert journal.record_groups([run]) == {"removed": 4}
+        # the records' own rows are not written; one row of removals stands for them
+        assert set(raw_states(path).values()) == {0}
+        with sqlite3.connect(path) as shell:
+            kept = shell.execute("SELECT lo, hi, at, n FROM removals").fetchall()
+            view = shell.execute(
+                "SELECT customer_id, state, record_id, attempts, last_attempt FROM records_view"
+                " WHERE state = 'removed'"
+            ).fetchall()
+        assert kept == [(3, 6, 5.0, 4)]
+        assert view == [(i, "removed", i * 10, 1, "1970-01-01T00:00:05.000Z") for i in ids]
+        with Journal.open(path) as reader:  # read-only, as a report during a run reads
+            for j in (journal, reader):
+                assert j.counts()["00001"]["removed"] == 4
+                assert j.counts()["00001"]["pending"] == 6
+                assert j.count_pending() == 6
+                assert j.record("00001", 4) == JournalRecord(
+                    "00001", 4, "removed", 40, 1, 5.0, 5.0, None, False, None
+                )
+                assert j.record("00001", 7).state == "pending"  # type: ignore[union-attr]
+                assert j.pending_page("00001", 0, 3) == [1, 2, 7]
+                assert [i for _, i in j.ids_in_states(["removed"])] == ids
+                assert [r.record_id for r in j.records_in_states(["removed"])] == [30, 40, 50, 60]
+                assert j.id_widths(["pending"], "00001") == {1: 5, 2: 1}
+                assert j.id_widths(["removed"], "00001") == {1: 4}
+
+
+def test_opening_a_journal_to_write_folds_its_removed_runs(path: Path) -> None:
+    with Journal.create(path, SETTINGS) as journal:
+        journal.add_pending([("00001", range(1, 6))])
+        journal.record_groups([OutcomeGroup("00001", [2, 3], "removed", 5.0, [20, 30], run=True)])
+        before = list(journal.records_in_states(STATES))
+    with Journal.open(path):  # read-only: nothing is written
+        assert raw_states(path) == dict.fromkeys(range(1, 6), 0)
+    with Journal.open(path, write=True) as resumed:
+        assert raw_states(path) == {1: 0, 2: 1, 3: 1, 4: 0, 5: 0}
+        with sqlite3.connect(path) as shell:
+            assert shell.execute("SELECT lo, hi FROM removals").fetchall() == [(None, None)]
+        assert list(resumed.records_in_states(STATES)) == before
+
+
+def test_a_schema_2_journal_is_read_as_it_is_and_upgraded_when_resumed(path: Path) -> None:
+    old_journal(
+        path,
+        2,
+        """INSERT INTO removals (id, campaign_key, record_ids) VALUES (1, 1, '{"5":55}');"""
+        "INSERT INTO records (campaign_key, customer_id, state, attempts, removal)"
+        " VALUES (1, 5, 1, 1, 1), (1, 6, 0, 0, NULL), (1, 7, 0, 0, NULL);",
+    )
+    with Journal.open(path) as old:
+        assert old.version == 2
+        assert old.record("00001", 5).record_id == 55  # type: ignore[union-attr]
+        assert old.counts()["00001"]["pending"] == 2
+        assert old.pending_page("00001", 0, 5) == [6, 7]
+    with Journal.open(path, write=True) as resumed:
+        assert resumed.version == SCHEMA_VERSION == 3
+        resumed.record_groups([OutcomeGroup("00001", [6, 7], "removed", 1.0, [66, 77], run=True)])
+        assert resumed.counts()["00001"]["removed"] == 3
+    with sqlite3.connect(path) as shell:
+        rows = shell.execute("SELECT customer_id, state, record_id FROM records_view").fetchall()
+    assert rows == [(5, "removed", 55), (6, "removed", 66), (7, "removed", 77)]

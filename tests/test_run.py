@@ -24,9 +24,7 @@ FAST = [
 
 def states(journal: Path) -> dict[int, str]:
     with sqlite3.connect(journal) as con:
-        rows = con.execute(
-            "SELECT r.customer_id, s.name FROM records r JOIN states s ON s.code = r.state"
-        ).fetchall()
+        rows = con.execute("SELECT customer_id, state FROM records_view").fetchall()
     return {int(cid): str(name) for cid, name in rows}
 
 
