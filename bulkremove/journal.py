@@ -283,10 +283,11 @@ _ADD_RUN = (
 _RUNS_HOLDING = f"""SELECT DISTINCT u.id FROM json_each(?2) AS j JOIN removals AS u
     ON u.id = {_RUN_OF.format(key="?1", id="j.value")} AND u.lo <= j.value"""
 _RUN_FROM = "SELECT id, lo FROM removals WHERE campaign_key = ? AND hi >= ? ORDER BY hi LIMIT 1"
-# Records of removed runs of a campaign (?1) with ids from ?2 to ?3.
-_COUNT_IN_RUNS = f"""SELECT count(*) FROM removals AS u JOIN records AS r
-    ON r.campaign_key = u.campaign_key AND r.customer_id BETWEEN u.lo AND u.hi
-    AND r.state = {PENDING} AND r.customer_id BETWEEN ?2 AND ?3
+# Records of removed runs of a campaign (?1) with ids from ?2 to ?3: the runs first, each
+# walking only its own range (CROSS JOIN fixes that order).
+_COUNT_IN_RUNS = f"""SELECT count(*) FROM removals AS u CROSS JOIN records AS r
+    ON r.campaign_key = u.campaign_key AND r.state = {PENDING}
+    AND r.customer_id BETWEEN max(u.lo, ?2) AND min(u.hi, ?3)
     WHERE u.campaign_key = ?1 AND u.hi >= ?2 AND u.lo <= ?3"""
 _FOLD = f"""UPDATE records SET state = {REMOVED}, attempts = attempts + 1,
     first_attempt_at = coalesce(first_attempt_at, ?1), last_attempt_at = ?1, removal = ?2
