@@ -25,7 +25,8 @@ from itertools import islice, repeat, starmap
 from typing import Any
 
 import anyio
-from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from bulkremove.answers import CALL_IN_PROGRESS, NOT_EXIST, REMOVED, Outcome, Outcomes
 from bulkremove.backoff import Backoff, retry_after_delay
@@ -49,9 +50,11 @@ from bulkremove.settings import Settings
 
 PAGE_SIZE = 20_000
 """Fresh ids read from the journal at a time."""
+READ_AHEAD = PAGE_SIZE // 2
+"""Fresh ids at hand below which the next page is read, while the batcher goes on."""
 COMMIT_INTERVAL = 0.2
 """Seconds between group commits of outcomes."""
-MAX_BUFFERED = 50_000
+MAX_BUFFERED = 150_000
 """Outcomes waiting for a commit before workers wait for the writer."""
 RETRY_COALESCE = 1.0
 """A retry batch without fresh ids takes along ids due within this many seconds, early."""
@@ -138,6 +141,8 @@ class Engine:
         self._fresh: deque[int] = deque()
         self._fresh_campaign: str | None = None
         self._after = 0
+        self._reading: anyio.Event | None = None  # set when a page read ahead is in
+        self._work: TaskGroup | None = None
         self._packers: dict[str, Packer] = {}
         # Outcomes waiting for the next group commit: a group per answer, and the ids in them.
         self._buffer: list[OutcomeGroup] = []
@@ -156,6 +161,7 @@ class Engine:
             async with anyio.create_task_group() as outer:
                 outer.start_soon(self._commit_loop)
                 async with anyio.create_task_group() as work:
+                    self._work = work
                     send, receive = anyio.create_memory_object_stream[Batch](
                         self._settings.concurrency
                     )
@@ -197,14 +203,19 @@ class Engine:
 
     # --- the batcher ----------------------------------------------------------------------
 
-    async def _batcher(self, send: ObjectSendStream[Batch]) -> None:
+    async def _batcher(self, send: MemoryObjectSendStream[Batch]) -> None:
         async with send:
             while not self._stopping:
                 batch = await self._next_batch()
                 if batch is not None:
                     self._in_flight += 1
                     self.stats.batches += 1
-                    await send.send(batch)
+                    # Fill the queue without a turn of the event loop per batch: taking a
+                    # turn each (what send() does first) left workers waiting for batches.
+                    try:
+                        send.send_nowait(batch)
+                    except anyio.WouldBlock:
+                        await send.send(batch)
                     continue
                 if self._fresh_exhausted and self._in_flight == 0 and not self._scheduler:
                     return
@@ -268,10 +279,14 @@ class Engine:
     async def _refill(self) -> None:
         """Keep fresh ids of the current campaign at hand, a page at a time.
 
-        The next page is read before the ids at hand run short of a full batch, so that a page
-        boundary never sends a batch half empty. ``_after`` -1: the campaign has no more.
+        The next page is read on a task of its own once fewer than ``READ_AHEAD`` ids are at
+        hand, so that the batcher never waits for it while there are ids to send (waiting
+        emptied the workers' queue once a page). ``_after`` -1: the campaign has no more.
         """
         while len(self._fresh) < self._settings.max_ids_per_request and not self._fresh_exhausted:
+            if self._reading is not None:
+                await self._reading.wait()  # the page read ahead comes first
+                continue
             if self._fresh_campaign is not None and self._after == -1:
                 if self._fresh:
                     return  # the campaign's last ids go out before the next campaign's
@@ -282,25 +297,56 @@ class Engine:
                     return
                 self._fresh_campaign = self._campaigns.popleft()
                 self._after = 0
-            assert self._pages is not None  # opened by run()
-            page: list[int] = await anyio.to_thread.run_sync(
-                self._pages.pending_page,
-                self._fresh_campaign,
-                self._after,
-                PAGE_SIZE,
-                limiter=self._pages_lock,
-            )
-            if page:
-                self._fresh.extend(page)
-                self._after = page[-1]
-            else:
-                self._after = -1
+            await self._read_page()
+        if (
+            self._reading is None
+            and self._fresh_campaign is not None
+            and self._after != -1
+            and len(self._fresh) < READ_AHEAD
+            and self._work is not None
+        ):
+            self._reading = anyio.Event()
+            self._work.start_soon(self._read_ahead)
+
+    async def _read_ahead(self) -> None:
+        try:
+            await self._read_page()
+        finally:
+            reading, self._reading = self._reading, None
+            if reading is not None:
+                reading.set()
+            self._notify()
+
+    async def _read_page(self) -> None:
+        """Append the current campaign's next page of pending ids to the ids at hand."""
+        assert self._pages is not None and self._fresh_campaign is not None  # set by run()
+        page: list[int] = await anyio.to_thread.run_sync(
+            self._pages.pending_page,
+            self._fresh_campaign,
+            self._after,
+            PAGE_SIZE,
+            limiter=self._pages_lock,
+        )
+        if page:
+            self._fresh.extend(page)
+            self._after = page[-1]
+        else:
+            self._after = -1
 
     # --- the workers ----------------------------------------------------------------------
 
-    async def _worker(self, receive: ObjectReceiveStream[Batch]) -> None:
+    async def _worker(self, receive: MemoryObjectReceiveStream[Batch]) -> None:
         async with receive:
-            async for batch in receive:
+            while True:
+                try:
+                    batch = receive.receive_nowait()  # no turn of the loop when one waits
+                except anyio.WouldBlock:
+                    try:
+                        batch = await receive.receive()
+                    except anyio.EndOfStream:
+                        return
+                except anyio.EndOfStream:
+                    return
                 try:
                     if not self._stopping:
                         await self._send(batch)

@@ -6,6 +6,7 @@ Runs against an in-process sandbox on a loopback port.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -130,3 +131,38 @@ async def test_progress_reaches_the_callback_and_an_async_confirm_is_awaited(
     assert seen[-1].final and seen[-1].removed == 500 and seen[-1].total == 500
     assert result.progress == seen[-1]
     assert server.state.remaining() == {"00001": 500}
+
+
+async def test_pages_read_ahead_send_every_id_once_in_full_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bulkremove import engine
+    from bulkremove.journal import Journal
+
+    # pages much smaller than a batch (boundaries every few ids), and one read ahead after each
+    # batch, as READ_AHEAD is above the batch size
+    monkeypatch.setattr(engine, "PAGE_SIZE", 7)
+    monkeypatch.setattr(engine, "READ_AHEAD", 40)
+    pending_page = Journal.pending_page
+
+    def slow_page(journal: Journal, campaign: str, after: int, limit: int) -> list[int]:
+        time.sleep(0.003)  # a page read ahead is still under way when the next one is needed
+        return pending_page(journal, campaign, after, limit)
+
+    monkeypatch.setattr(Journal, "pending_page", slow_page)
+    seeds = (RangeSeed("00001", 1, 1000), RangeSeed("00002", 1, 1000), RangeSeed("00003", 1, 1000))
+    config = SandboxConfig(port=0, campaigns=seeds, seed=1)
+    source = tmp_path / "ids.csv"
+    rows = [f"{i},{c}" for c in ("00001", "00002", "00003") for i in range(1, 1001, 3)]
+    source.write_text("customer_id,campaign_id\n" + "\n".join(rows[::-1]) + "\n")
+    async with Sandbox(config) as server:
+        options = settings(server, tmp_path, max_ids_per_request=25, concurrency=4)
+        async with BulkRemover(options) as remover:
+            result = await remover.run([str(source)], journal=str(tmp_path / "j.sqlite"))
+        left = server.state.remaining()
+        requests = server.stats.requests
+    assert result.exit_code == 0
+    assert left == {c: 1000 - 334 for c in ("00001", "00002", "00003")}
+    assert result.report["totals"]["removed"] == 3 * 334
+    assert result.report["totals"]["not_found"] == 0  # no id sent twice
+    assert requests == result.plan.requests == 3 * 14  # full batches of 25, then 334 % 25
