@@ -30,9 +30,11 @@ Removed runs: when every id of a batch of fresh ids comes back REMOVED, and thos
 pending record of their campaign from the first to the last (checked), the answer's ``removals``
 row also keeps that range (``lo``, ``hi``), the answer's time ``at`` and the number of records
 ``n``, and the records' own rows are left as they were: writing hundreds of rows per answer was
-most of a run's journal time. Such a row stands for the update it saves: every record of the
-campaign in ``lo..hi`` whose row says ``pending`` is removed, with one attempt more, at ``at``.
-Every reader here, and ``records_view``, applies it. The saved updates are made ("folded", and
+most of a run's journal time. Its ``record_ids`` are then a JSON array in the key order of the
+run's records, which are known: the pending ones of its range. Such a row stands for the update
+it saves: every record of the campaign in ``lo..hi`` whose row says ``pending`` is removed, with
+one attempt more, at ``at``. Every reader here, and ``records_view``, applies it. The saved
+updates are made ("folded": the rows written, ``record_ids`` made an object like any answer's,
 ``lo``/``hi`` cleared) when a journal is opened for writing again, and before any write that
 touches a record in such a range, so a run never leaves them pending for another run to find.
 
@@ -191,11 +193,17 @@ _RESOLVED_FROM = f"""records AS r
 LEFT JOIN removals AS u ON r.state = {PENDING}
     AND u.id = {_RUN_OF.format(key="r.campaign_key", id="r.customer_id")}
     AND u.lo <= r.customer_id
-LEFT JOIN removals AS m ON m.id = coalesce(u.id, r.removal)"""
+LEFT JOIN removals AS m ON m.id = r.removal"""
 _RESOLVED = {
     "state": f"iif(u.id IS NULL, r.state, {REMOVED})",
-    "record_id": """coalesce(r.record_id,
-           json_extract(m.record_ids, '$."' || r.customer_id || '"'))""",
+    # in a removed run, by position: the offset from its first id when the run has every id of
+    # its range, else the number of its records before this one
+    "record_id": f"""coalesce(r.record_id, iif(u.id IS NULL,
+           json_extract(m.record_ids, '$."' || r.customer_id || '"'),
+           json_extract(u.record_ids, '$[' || iif(u.hi - u.lo + 1 = u.n, r.customer_id - u.lo,
+               (SELECT count(*) FROM records AS r2
+                WHERE r2.campaign_key = r.campaign_key AND r2.state = {PENDING}
+                AND r2.customer_id >= u.lo AND r2.customer_id < r.customer_id)) || ']')))""",
     "attempts": "r.attempts + (u.id IS NOT NULL)",
     "first_attempt_at": "coalesce(r.first_attempt_at, u.at)",
     "last_attempt_at": "iif(u.id IS NULL, r.last_attempt_at, u.at)",
@@ -289,6 +297,10 @@ _COUNT_IN_RUNS = f"""SELECT count(*) FROM removals AS u CROSS JOIN records AS r
     ON r.campaign_key = u.campaign_key AND r.state = {PENDING}
     AND r.customer_id BETWEEN max(u.lo, ?2) AND min(u.hi, ?3)
     WHERE u.campaign_key = ?1 AND u.hi >= ?2 AND u.lo <= ?3"""
+# The records of a removed run's range that it removed: pending ones, as a JSON array in key order.
+_RUN_IDS = f"""SELECT json_group_array(customer_id) FROM (SELECT customer_id FROM records
+    WHERE campaign_key = ? AND customer_id BETWEEN ? AND ? AND state = {PENDING}
+    ORDER BY customer_id)"""
 _FOLD = f"""UPDATE records SET state = {REMOVED}, attempts = attempts + 1,
     first_attempt_at = coalesce(first_attempt_at, ?1), last_attempt_at = ?1, removal = ?2
     WHERE campaign_key = ?3 AND customer_id BETWEEN ?4 AND ?5 AND state = {PENDING}"""
@@ -582,8 +594,9 @@ class Journal:
                     plain = code == REMOVED and not in_call and not lost and detail is None
                     if run and record_ids is not None and plain and self._may_defer(key, ids):
                         if self._is_run(key, ids):
-                            mapping = _json_object(dict(zip(ids, record_ids, strict=True)))
-                            con.execute(_ADD_RUN, (key, mapping, ids[0], ids[-1], at, len(ids)))
+                            # the record ids alone, in key order: the run's ids are its range's
+                            kept = _json_ids(record_ids)
+                            con.execute(_ADD_RUN, (key, kept, ids[0], ids[-1], at, len(ids)))
                             changed += len(ids)
                             self._unfolded.add(key)
                             continue
@@ -676,11 +689,18 @@ class Journal:
         """Make the updates that removed runs stand for (in the caller's transaction)."""
         con = self._con
         for (run,) in runs:
-            key, lo, hi, at = con.execute(
-                "SELECT campaign_key, lo, hi, at FROM removals WHERE id = ?", (run,)
+            key, lo, hi, at, kept = con.execute(
+                "SELECT campaign_key, lo, hi, at, record_ids FROM removals WHERE id = ?", (run,)
             ).fetchone()
+            # the record ids by position become {customer id: record id}, as for any answer
+            (ids,) = con.execute(_RUN_IDS, (key, lo, hi)).fetchone()
+            pairs = zip(orjson.loads(ids), orjson.loads(kept), strict=False)  # equal lengths
+            mapping = _json_object(dict(pairs))
             con.execute(_FOLD, (at, run, key, lo, hi))
-            con.execute("UPDATE removals SET lo = NULL, hi = NULL WHERE id = ?", (run,))
+            con.execute(
+                "UPDATE removals SET record_ids = ?, lo = NULL, hi = NULL WHERE id = ?",
+                (mapping, run),
+            )
 
     def fold_runs(self) -> int:
         """Fold every removed run into its records' rows, in one transaction; return how many."""
@@ -842,14 +862,21 @@ class Journal:
         )
         codes = {_CODE[state] for state in states}
         # Record ids kept per answer are looked up here, one answer read per run of its
-        # records (SQL's json_extract would search the answer's text once per record).
+        # records (SQL's json_extract would search the answer's text once per record). A
+        # removed run keeps them by position: its records come here in key order.
         answer_id, answer = None, {}
+        run_id, run_ids, position = None, [], 0
         for name, runs, rows in self._chunks(columns, codes, campaign):
             for cid, state, rid, pointer, attempts, first, last, call, lost, detail in rows:
                 if runs is not None and state == PENDING:
                     run = runs.holding(cid)
                     if run is not None:  # the update the removed run stands for
-                        pointer, at = run
+                        if run[0] != run_id:
+                            run_id, run_ids, position = run[0], self._run_record_ids(run[0]), 0
+                        if rid is None and position < len(run_ids):
+                            rid = run_ids[position]
+                        position += 1
+                        pointer, at = None, run[1]
                         state, attempts, last = REMOVED, attempts + 1, at
                         first = at if first is None else first
                     if state not in codes:
@@ -861,6 +888,14 @@ class Journal:
                 yield JournalRecord(
                     name, cid, STATES[state], rid, attempts, first, last, call, bool(lost), detail
                 )
+
+    def _run_record_ids(self, run: int) -> list[int | None]:
+        """The record ids kept for a removed run, in the key order of its records."""
+        with self._failing("reading record ids"):
+            row = self._con.execute("SELECT record_ids FROM removals WHERE id = ?", (run,))
+            found = row.fetchone()
+        kept: list[int | None] = orjson.loads(found[0]) if found else []
+        return kept
 
     def _removal(self, removal: int) -> dict[str, int]:
         """The record ids kept for one answer, by customer id as text."""

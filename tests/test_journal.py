@@ -456,30 +456,37 @@ def test_a_removed_run_is_one_row_and_every_reader_sees_its_records_removed(path
         ids = [3, 4, 5, 6]
         run = OutcomeGroup("00001", ids, "removed", 5.0, [30, 40, 50, 60], run=True)
         assert journal.record_groups([run]) == {"removed": 4}
+        later = OutcomeGroup("00001", [9, 10], "removed", 6.0, [90, 100], run=True)
+        assert journal.record_groups([later]) == {"removed": 2}
         # the records' own rows are not written; one row of removals stands for them
         assert set(raw_states(path).values()) == {0}
         with sqlite3.connect(path) as shell:
-            kept = shell.execute("SELECT lo, hi, at, n FROM removals").fetchall()
+            kept = shell.execute("SELECT lo, hi, at, n, record_ids FROM removals").fetchall()
             view = shell.execute(
                 "SELECT customer_id, state, record_id, attempts, last_attempt FROM records_view"
                 " WHERE state = 'removed'"
             ).fetchall()
-        assert kept == [(3, 6, 5.0, 4)]
-        assert view == [(i, "removed", i * 10, 1, "1970-01-01T00:00:05.000Z") for i in ids]
+        assert kept == [(3, 6, 5.0, 4, "[30,40,50,60]"), (9, 10, 6.0, 2, "[90,100]")]
+        assert view == [
+            *((i, "removed", i * 10, 1, "1970-01-01T00:00:05.000Z") for i in ids),
+            *((i, "removed", i * 10, 1, "1970-01-01T00:00:06.000Z") for i in (9, 10)),
+        ]
         with Journal.open(path) as reader:  # read-only, as a report during a run reads
             for j in (journal, reader):
-                assert j.counts()["00001"]["removed"] == 4
-                assert j.counts()["00001"]["pending"] == 6
-                assert j.count_pending() == 6
+                assert j.counts()["00001"]["removed"] == 6
+                assert j.counts()["00001"]["pending"] == 4
+                assert j.count_pending() == 4
                 assert j.record("00001", 4) == JournalRecord(
                     "00001", 4, "removed", 40, 1, 5.0, 5.0, None, False, None
                 )
+                assert j.record("00001", 10).record_id == 100  # type: ignore[union-attr]
                 assert j.record("00001", 7).state == "pending"  # type: ignore[union-attr]
                 assert j.pending_page("00001", 0, 3) == [1, 2, 7]
-                assert [i for _, i in j.ids_in_states(["removed"])] == ids
-                assert [r.record_id for r in j.records_in_states(["removed"])] == [30, 40, 50, 60]
-                assert j.id_widths(["pending"], "00001") == {1: 5, 2: 1}
-                assert j.id_widths(["removed"], "00001") == {1: 4}
+                assert [i for _, i in j.ids_in_states(["removed"])] == [*ids, 9, 10]
+                exported = [r.record_id for r in j.records_in_states(["removed"])]
+                assert exported == [30, 40, 50, 60, 90, 100]
+                assert j.id_widths(["pending"], "00001") == {1: 4}
+                assert j.id_widths(["removed"], "00001") == {1: 5, 2: 1}
 
 
 def test_opening_a_journal_to_write_folds_its_removed_runs(path: Path) -> None:
