@@ -336,11 +336,12 @@ def _confirmer(settings: Settings) -> Callable[[Plan], bool]:
 
 def _ask(question: str) -> bool:
     """Ask on the terminal; only y or yes is a yes. Ctrl-C or end of input is a no."""
-    sys.stderr.write(question)
-    sys.stderr.flush()
     # The event loop's SIGINT handler only cancels its task, which would not end a blocking read.
+    # Installed before the question shows, so that a Ctrl-C as soon as it is seen is a no.
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        sys.stderr.write(question)
+        sys.stderr.flush()
         answer = sys.stdin.readline()
     except KeyboardInterrupt:
         answer = ""
