@@ -141,7 +141,7 @@ class Engine:
         self._fresh: deque[int] = deque()
         self._fresh_campaign: str | None = None
         self._after = 0
-        self._reading: anyio.Event | None = None  # set when a page read ahead is in
+        self._reading: anyio.Event | None = None  # while a page is read ahead; set once it is in
         self._work: TaskGroup | None = None
         self._packers: dict[str, Packer] = {}
         # Outcomes waiting for the next group commit: a group per answer, and the ids in them.

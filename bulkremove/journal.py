@@ -532,7 +532,7 @@ class Journal:
             page.sort()
         if page and self.version >= 3:
             runs = self._runs(key, page[0], page[-1])
-            if runs:  # never while a run pages forward past its own removed runs
+            if runs:  # not during a run: its pages start past its own removed runs
                 kept = [i for i in page if runs.holding(i) is None]
                 if len(page) == limit and len(kept) < limit:  # fill up from beyond the page
                     kept += self.pending_page(campaign, page[-1], limit - len(kept))
