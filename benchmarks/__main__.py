@@ -13,6 +13,9 @@ Sections:
   batches, prebuilt, at the same concurrency; only the loop is timed. And the same as a whole
   process (``benchmarks.bare_client``: start-up, reading and sorting the id file, packing,
   sending), timed from spawn to exit like the end-to-end run.
+- ``latency``: the end-to-end run and the loop alone again, at ``--latency-ids`` ids, against a
+  sandbox that answers each request only after ``--latency`` seconds (as a real API takes its
+  time): how the ratio moves once the server, not this machine's CPU, sets the pace.
 - ``naive``: one id per request, sequentially (keep-alive aiohttp, and ``curl`` once per id when
   it is installed), extrapolated from a sample; and every full batch sequentially.
 - ``ingest``: ``bulkremove.job.prepare_journal`` in a fresh process on a shuffled ``--big-ids``
@@ -236,8 +239,10 @@ class Pair:
         return self.floor.seconds / self.engine.wall_s
 
 
-def end_to_end(source: Path, count: int, folder: Path, concurrency: int) -> ProcessRun:
-    server, base = start_server(seeded(count))
+def end_to_end(
+    source: Path, count: int, folder: Path, concurrency: int, *server_args: str
+) -> ProcessRun:
+    server, base = start_server(seeded(count, *server_args))
     try:
         cpu_before = cpu_seconds(server.pid)
         run = bulkremove_run(base, source, folder, "e2e", concurrency)
@@ -268,8 +273,8 @@ def floor_process(source: Path, count: int, folder: Path, concurrency: int) -> P
     return run
 
 
-def floor(batches: list[list[int]], count: int, concurrency: int) -> Phase:
-    server, base = start_server(seeded(count))
+def floor(batches: list[list[int]], count: int, concurrency: int, *server_args: str) -> Phase:
+    server, base = start_server(seeded(count, *server_args))
     try:
         targets = targets_for(base, batches, CAMPAIGN)
         phase = asyncio.run(send_all("floor", targets, concurrency, server.pid))
@@ -464,6 +469,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--only", action="append", choices=SECTIONS, help="run only this section (repeatable)"
     )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        action="append",
+        help="seconds the sandbox takes per request in the latency section (repeatable;"
+        " 0.005, 0.01, 0.02, 0.05)",
+    )
+    parser.add_argument("--latency-ids", type=int, help="ids of the latency runs (300,000)")
     parser.add_argument("--ingest-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.ingest_child:
@@ -485,9 +498,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-SECTIONS = ("e2e", "naive", "ingest", "memory", "retry")
-FULL = {"ids": 1_000_000, "big_ids": 10_000_000, "repeat": 3, "sample": 2000, "curl_sample": 100}
-QUICK = {"ids": 5000, "big_ids": 20_000, "repeat": 1, "sample": 100, "curl_sample": 5}
+SECTIONS = ("e2e", "latency", "naive", "ingest", "memory", "retry")
+FULL = {
+    "ids": 1_000_000,
+    "big_ids": 10_000_000,
+    "repeat": 3,
+    "sample": 2000,
+    "curl_sample": 100,
+    "latency": [0.005, 0.01, 0.02, 0.05],
+    "latency_ids": 300_000,
+}
+QUICK = {
+    "ids": 5000,
+    "big_ids": 20_000,
+    "repeat": 1,
+    "sample": 100,
+    "curl_sample": 5,
+    "latency": [0.01],
+    "latency_ids": 3000,
+}
 
 
 @dataclass
@@ -501,6 +530,8 @@ class Figures:
     ingest_rate: float | None = None
     peak_mib: float | None = None
     retry_overhead: float | None = None
+    by_latency: dict[float, float] = field(default_factory=dict)
+    """Median floor / end-to-end at each latency of the sandbox."""
 
 
 def measure(args: argparse.Namespace, folder: Path, calls: tuple[float, float]) -> int:
@@ -516,6 +547,8 @@ def measure(args: argparse.Namespace, folder: Path, calls: tuple[float, float]) 
     sections = args.only or SECTIONS
     if "e2e" in sections:
         section_e2e(args, folder, source, batches, figures)
+    if "latency" in sections:
+        section_latency(args, folder, figures)
     if "naive" in sections:
         section_naive(args, source, batches, figures)
     if "ingest" in sections or "memory" in sections:
@@ -572,6 +605,35 @@ def section_e2e(
             f" peak RSS {bare.max_rss_mib:.0f} MiB",
         )
         row("", "  whole-process floor / end-to-end", None, f"{figures.process_ratios[-1]:.2f}")
+
+
+def section_latency(args: argparse.Namespace, folder: Path, figures: Figures) -> None:
+    """The same pair against a sandbox that takes a while to answer, as a real API does.
+
+    The engine's fixed work (start-up, ingest) stays; the floor's time grows with the latency.
+    """
+    count, concurrency = args.latency_ids, args.concurrency
+    source = id_file(folder, count)
+    batches = full_batches(count)
+    print(f"\n## latency: the pair at {count:,} ids, each request answered after a delay")
+    for latency in args.latency:
+        server_args = ("--latency", f"{latency:g}")
+        floors: list[float] = []
+        engines: list[float] = []
+        for _ in range(args.repeat):
+            engines.append(end_to_end(source, count, folder, concurrency, *server_args).wall_s)
+            floors.append(floor(batches, count, concurrency, *server_args).seconds)
+        ratios = [f / e for f, e in zip(floors, engines, strict=True)]
+        figures.by_latency[latency] = statistics.median(ratios)
+        engine_s, floor_s = statistics.median(engines), statistics.median(floors)
+        row(
+            f"{latency * 1e3:g} ms",
+            "end-to-end / floor (medians)",
+            engine_s,
+            f"floor {floor_s:.2f} s; engine - floor {engine_s - floor_s:.2f} s;"
+            f" floor / end-to-end {figures.by_latency[latency]:.2f}"
+            f" ({', '.join(f'{r:.2f}' for r in ratios)})",
+        )
 
 
 def section_naive(
@@ -683,6 +745,11 @@ def targets(args: argparse.Namespace, figures: Figures) -> None:
             f" {len(figures.process_ratios)}) {statistics.median(figures.process_ratios):.2f}"
             " (for reference; the target is on the loop alone)"
         )
+    if figures.by_latency:
+        shown = ", ".join(
+            f"{latency * 1e3:g} ms {ratio:.2f}" for latency, ratio in figures.by_latency.items()
+        )
+        print(f"floor / end-to-end by the sandbox's latency per request: {shown} (reference)")
     if figures.engine_s and figures.one_id_s is not None:
         speedup = figures.one_id_s / statistics.median(figures.engine_s)
         print(

@@ -11,6 +11,8 @@ SECTIONS = [
     "## end-to-end and floor, side by side",
     "floor: bare aiohttp loop",
     "floor as a whole process (bare_client)",
+    "## latency",
+    "end-to-end / floor (medians)",
     "## naive: sequential",
     "one id per request (sample of",
     "full batches one at a time",
@@ -20,6 +22,7 @@ SECTIONS = [
     "## retry efficiency",
     "requests / ideal",
     "## targets",
+    "by the sandbox's latency per request",
 ]
 
 
