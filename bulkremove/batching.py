@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import accumulate, islice
 from operator import add
 
+import orjson
+
 from bulkremove.errors import ConfigError, InputError
 from bulkremove.ids import MAX_ID_DIGITS, is_campaign_id
 
@@ -20,6 +22,7 @@ QUERY_KEY = "customer_id%5B%5D="
 
 _PAIR_OVERHEAD = len(QUERY_KEY) + 1  # the key and the '&' (or '?') in front of it
 _SEPARATOR = "&" + QUERY_KEY
+_ID_TEXT_BYTES = b"0123456789,"
 _PACK_CHUNK = 1 << 16
 
 
@@ -42,9 +45,30 @@ def campaign_path(base_path: str, campaign: str) -> str:
 
 
 def build_query(ids: Iterable[int]) -> str:
-    """The encoded query string for ``ids``, in order."""
-    text = _SEPARATOR.join(map(str, ids))
-    return QUERY_KEY + text if text else ""
+    """The encoded query string for ``ids`` (ints of at least 0), in order."""
+    text = id_text(ids)
+    if text is None:
+        raise ValueError("customer ids must be ints of at least 0")
+    return query_of(text)
+
+
+def id_text(ids: Iterable[int]) -> str | None:
+    """``ids`` written as ``1,2,3``; None unless every one is an int of at least 0.
+
+    orjson writes them in C, five times as fast as ``str`` on each. Anything but such an int it
+    writes with other characters (``true``, ``1.5``, ``"7"``, ``null``, ``-1``) or refuses
+    (past 64 bits), so one look at the bytes settles it.
+    """
+    try:
+        text = orjson.dumps(ids if isinstance(ids, list) else list(ids))[1:-1]
+    except orjson.JSONEncodeError:
+        return None
+    return None if text.translate(None, _ID_TEXT_BYTES) else text.decode()
+
+
+def query_of(text: str) -> str:
+    """The encoded query string for ids written as :func:`id_text` writes them."""
+    return QUERY_KEY + text.replace(",", _SEPARATOR) if text else ""
 
 
 def target_length(path: str, ids: Iterable[int]) -> int:

@@ -23,7 +23,7 @@ from bulkremove.answers import (
     parse_retry_after,
     read_outcomes,
 )
-from bulkremove.batching import build_query, campaign_path
+from bulkremove.batching import campaign_path, id_text, query_of
 from bulkremove.errors import (
     ApiError,
     AuthenticationError,
@@ -82,13 +82,14 @@ class Client:
 
     def url(self, campaign: str, ids: Sequence[int]) -> yarl.URL:
         """The exact URL sent for ``ids``: already encoded, so yarl sends it unchanged."""
-        if ids and (set(map(type, ids)) != {int} or min(ids) < 1 or max(ids) > MAX_CUSTOMER_ID):
+        text = id_text(ids)
+        if text is None or (text and (min(ids) < 1 or max(ids) > MAX_CUSTOMER_ID)):
             bad = next(i for i in ids if type(i) is not int or not 0 < i <= MAX_CUSTOMER_ID)
             raise InputError(
                 f"refusing to send customer id {str(bad)[:40]!r}: "
                 f"not an integer from 1 to {MAX_CUSTOMER_ID}"
             )
-        target = f"{self.path(campaign)}?{build_query(ids)}"
+        target = f"{self.path(campaign)}?{query_of(text)}"
         return self._origin.join(yarl.URL(target, encoded=True))
 
     async def __aenter__(self) -> Client:
