@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import json
 import math
 import os
@@ -537,6 +538,10 @@ class Figures:
 def measure(args: argparse.Namespace, folder: Path, calls: tuple[float, float]) -> int:
     count, concurrency = args.ids, args.concurrency
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; work folder {folder}")
+    # Every process timed starts as an installed copy does: pip writes the bytecode at install,
+    # while a checkout run with PYTHONDONTWRITEBYTECODE set compiles every module at each start.
+    for package in ("bulkremove", "benchmarks"):
+        compileall.compile_dir(PROJECT / package, quiet=1)
     source = id_file(folder, count)
     batches = full_batches(count)
     print(
