@@ -1,5 +1,5 @@
 """``python -m bulkremove`` runs the command line."""
 
-from bulkremove.cli import main
+from bulkremove.cli import console
 
-raise SystemExit(main())
+console()
