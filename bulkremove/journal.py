@@ -93,6 +93,8 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _LOCK_SUFFIX = ".lock"
 _WAL_LIMIT = 64 << 20  # bytes the WAL file is cut back to after a checkpoint
 _SORT_THREADS = 2  # helper threads for SQLite's sorter when merging a large ingest
+_HELD_IDS = 1 << 20
+"""Ids an ingest holds in memory as JSON text (some 8 MiB) before it stages them in SQLite."""
 
 
 class JournalUpdate(NamedTuple):
@@ -282,6 +284,11 @@ _UPDATES = {
     for run in (False, True)
     for with_ids in (False, True)
 }
+# A campaign's (?1) ids as one JSON array (?2), sorted by SQLite on the way in.
+_ADD_SORTED = (
+    "INSERT OR IGNORE INTO records (campaign_key, customer_id)"
+    " SELECT ?1, value FROM json_each(?2) ORDER BY value"
+)
 _ADD_REMOVAL = "INSERT INTO removals (campaign_key, record_ids) VALUES (?, ?)"
 _ADD_RUN = (
     "INSERT INTO removals (campaign_key, record_ids, lo, hi, at, n) VALUES (?, ?, ?, ?, ?, ?)"
@@ -445,9 +452,11 @@ class Journal:
         """Add ``(campaign, customer ids)`` batches as pending records; return how many were new.
 
         Ids already in the journal (or repeated in the input) are ignored. The whole call is one
-        transaction: the ids are first staged unsorted in a scratch database, then merged into
-        ``records`` in key order, which is several times faster than inserting shuffled ids into
-        the primary key one by one. If ``batches`` raises, nothing is added.
+        transaction, and the records go into ``records`` in key order, several times faster than
+        inserting shuffled ids into the primary key one by one. Up to ``_HELD_IDS`` ids are held
+        as JSON text and inserted by one sorted statement per campaign; past that, they are
+        staged unsorted in a scratch database and then merged, so memory stays bounded. If
+        ``batches`` raises, nothing is added.
 
         While it runs the journal is in rollback-journal mode, not WAL: the new pages are written
         once, not to the WAL and then again by the checkpoint. Readers wait meanwhile.
@@ -457,8 +466,11 @@ class Journal:
         con = self._con
         with self._failing("adding pending records"):
             rollback_mode = self._journal_mode("delete") == "delete"
-            # an empty name: a private scratch file, deleted at once by DETACH (no page freeing)
+            # a scratch database for ids past what is held; ATTACH is refused inside a
+            # transaction, so it comes first. An empty name: a private file, deleted at once by
+            # DETACH (no page freeing).
             con.execute("ATTACH DATABASE '' AS staging")
+            staged: set[int] = set()  # campaign keys with staged ids
             try:
                 con.execute("PRAGMA staging.journal_mode = OFF")
                 con.execute("PRAGMA staging.synchronous = OFF")
@@ -468,29 +480,25 @@ class Journal:
                 )
                 con.execute("BEGIN IMMEDIATE")
                 try:
-                    keys: set[int] = set()
+                    held: dict[int, list[str]] = {}
+                    count = 0
                     for campaign, ids in batches:
-                        if ids:
-                            key = self._campaign_key(campaign)
-                            keys.add(key)
-                            con.execute(
-                                "INSERT INTO staging.ids SELECT ?, value FROM json_each(?)",
-                                (key, _json_ids(ids)),
-                            )
-                    added = 0
-                    if len(keys) == 1:
-                        # one sort key, not two: SQLite's sorter compares single integers fast
-                        added = con.execute(
-                            "INSERT OR IGNORE INTO records (campaign_key, customer_id)"
-                            " SELECT ?, customer_id FROM staging.ids ORDER BY customer_id",
-                            (keys.pop(),),
-                        ).rowcount
-                    elif keys:
-                        added = con.execute(
-                            "INSERT OR IGNORE INTO records (campaign_key, customer_id)"
-                            " SELECT campaign_key, customer_id FROM staging.ids"
-                            " ORDER BY campaign_key, customer_id"
-                        ).rowcount
+                        if not ids:
+                            continue
+                        key = self._campaign_key(campaign)
+                        if staged:
+                            self._stage(staged, key, _json_ids(ids))
+                            continue
+                        held.setdefault(key, []).append(_json_ids(ids)[1:-1])
+                        count += len(ids)
+                        if count > _HELD_IDS:  # too many to hold: stage them all from here on
+                            for held_key, texts in held.items():
+                                for text in texts:
+                                    self._stage(staged, held_key, f"[{text}]")
+                            held = {}
+                    added = self._merge_staged(staged) if staged else 0
+                    for key, texts in held.items():
+                        added += con.execute(_ADD_SORTED, (key, f"[{','.join(texts)}]")).rowcount
                     con.execute("COMMIT")
                 except BaseException:
                     con.rollback()
@@ -504,6 +512,31 @@ class Journal:
                 # a large merge leaves a WAL as big as the records: fold it in and cut it back
                 con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return added
+
+    def _stage(self, keys: set[int], key: int, ids_json: str) -> None:
+        keys.add(key)
+        self._con.execute(
+            "INSERT INTO staging.ids SELECT ?, value FROM json_each(?)", (key, ids_json)
+        )
+
+    def _merge_staged(self, keys: set[int]) -> int:
+        con = self._con
+        if len(keys) == 1:
+            # one sort key, not two: SQLite's sorter compares single integers fast
+            return int(
+                con.execute(
+                    "INSERT OR IGNORE INTO records (campaign_key, customer_id)"
+                    " SELECT ?, customer_id FROM staging.ids ORDER BY customer_id",
+                    (next(iter(keys)),),
+                ).rowcount
+            )
+        return int(
+            con.execute(
+                "INSERT OR IGNORE INTO records (campaign_key, customer_id)"
+                " SELECT campaign_key, customer_id FROM staging.ids"
+                " ORDER BY campaign_key, customer_id"
+            ).rowcount
+        )
 
     # -- reading work
 
@@ -759,28 +792,39 @@ class Journal:
         result: dict[str, dict[str, int]] = {
             name: dict.fromkeys(STATES, 0) for name in sorted(self._keys)
         }
-        # one count per state, grouped in key order: no temporary B-tree over 10^7 rows; the
-        # lost-answer count comes along, since a report asks for both
-        counts = ", ".join(f"count(*) FILTER (WHERE state = {code})" for code in range(len(STATES)))
-        # removed runs in the same statement, so in the same snapshot as the records
+        # Most rows of a run stay pending (a removed run leaves its rows so), so rows are counted
+        # by state only when not pending, and pending is the rest of each campaign's total: with
+        # one campaign, that total is a count SQLite keeps without reading a row. One statement,
+        # so one snapshot; in key order, with no temporary B-tree over 10^7 rows. The lost-answer
+        # count comes along, since a report asks for both.
+        zeros = ", ".join(["0"] * (len(STATES) - 1))
+        totals = (
+            f"SELECT {next(iter(self._names))}, (SELECT count(*) FROM records), {zeros}, 0, 0"
+            if len(self._names) == 1
+            else f"SELECT campaign_key, count(*), {zeros}, 0, 0 FROM records GROUP BY campaign_key"
+        )
+        others = ", ".join(
+            f"count(*) FILTER (WHERE state = {code})" for code in range(1, len(STATES))
+        )
+        # removed runs in the same statement too
         runs = (
-            f" UNION ALL SELECT campaign_key, {', '.join(['0'] * (len(STATES) + 1))}, sum(n)"
+            f" UNION ALL SELECT campaign_key, 0, {zeros}, 0, sum(n)"
             " FROM removals WHERE hi IS NOT NULL GROUP BY campaign_key"
             if self.version >= 3
             else ""
         )
         with self._failing("counting records"):
             rows = self._con.execute(
-                f"SELECT campaign_key, {counts},"
+                f"{totals} UNION ALL SELECT campaign_key, 0, {others},"
                 f" count(*) FILTER (WHERE state = {NOT_FOUND} AND answer_lost), 0"
-                f" FROM records GROUP BY campaign_key{runs}"
+                f" FROM records WHERE state <> {PENDING} GROUP BY campaign_key{runs}"
             ).fetchall()
         lost = 0
-        for key, *numbers, lost_here, in_runs in rows:
+        for key, total, *numbers, lost_here, in_runs in rows:
             counted = result[self._names[key]]
-            for state, number in zip(STATES, numbers, strict=True):
+            counted["pending"] += total - sum(numbers) - in_runs
+            for state, number in zip(STATES[1:], numbers, strict=True):
                 counted[state] += number
-            counted["pending"] -= in_runs
             counted["removed"] += in_runs
             lost += lost_here
         self._cache("counts", {name: dict(numbers) for name, numbers in result.items()})

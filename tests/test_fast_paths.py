@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bulkremove import ingest
+from bulkremove import journal as journal_module
 from bulkremove.answers import (
     CALL_IN_PROGRESS,
     MISSING,
@@ -358,6 +359,64 @@ def test_removed_runs_read_and_fold_like_rows_written_at_once(
         assert kept._con.execute(unfolded).fetchone() == (0,)
         assert kept._con.execute(table).fetchall() == written._con.execute(table).fetchall()
         assert observed(kept) == observed(written)
+
+
+def counts_from_view(journal: Journal) -> dict[str, dict[str, int]]:
+    """Records per campaign and state as ``records_view`` lists them, one row at a time."""
+    tally = {c: dict.fromkeys(STATES_SENT, 0) for c in journal.campaigns()}
+    for campaign, _, state in journal._con.execute(
+        "SELECT campaign, customer_id, state FROM records_view"
+    ):
+        tally[campaign][state] += 1
+    return tally
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    inputs=st.lists(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["00001", "00002"]), st.lists(st.integers(1, 12), max_size=6)
+            ),
+            max_size=4,
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    held=st.sampled_from([0, 1, 5, 1 << 20]),
+    run=st.integers(0, 6),
+    groups=st.lists(st.one_of(removed_runs(), outcome_groups()), max_size=4),
+)
+def test_ingest_held_or_staged_and_counts_agree_with_the_rows(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    inputs: list[list[tuple[str, list[int]]]],
+    held: int,
+    run: int,
+    groups: list[OutcomeGroup],
+) -> None:
+    monkeypatch.setattr(journal_module, "_HELD_IDS", held)  # 0: every id staged at once
+    model: dict[str, set[int]] = {}
+    with Journal.create(tmp_path / f"{next(EXAMPLES)}.sqlite", {}) as journal:
+        for batches in inputs:
+            before = sum(map(len, model.values()))
+            for campaign, ids in batches:
+                model.setdefault(campaign, set()).update(ids)
+            model = {c: ids for c, ids in model.items() if ids}
+            assert journal.add_pending(batches) == sum(map(len, model.values())) - before
+        for campaign, ids in model.items():
+            assert journal.pending_page(campaign, 0, 100) == sorted(ids)
+        assert journal.campaigns() == sorted(model)
+        if run and model:  # the first pending ids of a campaign, removed: kept as a run
+            first = min(model)
+            head = sorted(model[first])[:run]
+            journal.record_groups([OutcomeGroup(first, head, "removed", 1.0, head, run=True)])
+        for group in groups:  # some name records that are not there: refused, nothing changes
+            attempt(journal.record_groups, [group])
+        assert journal.counts() == counts_from_view(journal)
+        assert journal.count_pending() == sum(n["pending"] for n in journal.counts().values())
 
 
 def test_outcomes_naming_unknown_records_change_nothing(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bulkremove import journal as journal_module
 from bulkremove.errors import JournalError
 from bulkremove.journal import (
     APPLICATION_ID,
@@ -147,7 +148,12 @@ def test_duplicates_are_counted_once(journal: Journal) -> None:
     assert journal.counts()["00002"]["pending"] == 1
 
 
-def test_add_pending_is_all_or_nothing(journal: Journal) -> None:
+@pytest.mark.parametrize("held", [0, 1 << 20], ids=["staged", "held"])
+def test_add_pending_is_all_or_nothing(
+    journal: Journal, monkeypatch: pytest.MonkeyPatch, held: int
+) -> None:
+    monkeypatch.setattr(journal_module, "_HELD_IDS", held)
+
     def batches() -> Iterator[tuple[str, list[int]]]:
         yield "00001", [1, 2]
         yield "00009", [3]
