@@ -404,10 +404,10 @@ def test_ingest_held_or_staged_and_counts_agree_with_the_rows(
             before = sum(map(len, model.values()))
             for campaign, ids in batches:
                 model.setdefault(campaign, set()).update(ids)
-            model = {c: ids for c, ids in model.items() if ids}
+            model = {c: held_ids for c, held_ids in model.items() if held_ids}
             assert journal.add_pending(batches) == sum(map(len, model.values())) - before
-        for campaign, ids in model.items():
-            assert journal.pending_page(campaign, 0, 100) == sorted(ids)
+        for campaign, expected in model.items():
+            assert journal.pending_page(campaign, 0, 100) == sorted(expected)
         assert journal.campaigns() == sorted(model)
         if run and model:  # the first pending ids of a campaign, removed: kept as a run
             first = min(model)
