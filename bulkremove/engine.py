@@ -21,7 +21,6 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import islice, repeat, starmap
 from typing import Any
 
 import anyio
@@ -61,6 +60,32 @@ RETRY_COALESCE = 1.0
 BUDGET_SHRINK = 0.5
 """After a 414 the byte budget becomes this share of the refused request-target's length.
 Halving finds the usual power-of-two limits of front servers (4 KiB, 2 KiB) in one or two steps."""
+
+
+class _FreshIds:
+    """Fresh ids at hand, ascending: a list and how many of them were handed out.
+
+    Handing ids out moves an index, not the ids: no pop per id.
+    """
+
+    __slots__ = ("_ids", "_taken")
+
+    def __init__(self) -> None:
+        self._ids: list[int] = []
+        self._taken = 0
+
+    def __len__(self) -> int:
+        return len(self._ids) - self._taken
+
+    def extend(self, page: list[int]) -> None:
+        if self._taken:
+            del self._ids[: self._taken]
+            self._taken = 0
+        self._ids.extend(page)
+
+    def take_into(self, packer: Packer) -> None:
+        """Add to ``packer`` as many of the next ids as fit."""
+        self._taken += packer.add_many(self._ids, self._taken)
 
 
 @dataclass(slots=True)
@@ -138,7 +163,7 @@ class Engine:
         self._changed: anyio.Event | None = None  # what the batcher waits on, while it waits
         # Fresh ids, one campaign at a time.
         self._campaigns: deque[str] = deque()
-        self._fresh: deque[int] = deque()
+        self._fresh = _FreshIds()
         self._fresh_campaign: str | None = None
         self._after = 0
         self._reading: anyio.Event | None = None  # while a page is read ahead; set once it is in
@@ -267,10 +292,7 @@ class Engine:
                 break
             batch.calls[entry.customer_id] = (entry.first_call_at, entry.retries)
         if campaign == self._fresh_campaign and self._fresh and not packer.full:
-            fresh = self._fresh
-            head = list(islice(fresh, self._settings.max_ids_per_request))
-            # drop the ids taken, the pops called from C
-            deque(starmap(fresh.popleft, repeat((), packer.add_many(head))), maxlen=0)
+            self._fresh.take_into(packer)
         batch.ids = packer.take()
         batch.run = not batch.calls
         batch.budget = packer.budget
