@@ -20,7 +20,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +36,7 @@ from bulkremove.errors import (
     JournalError,
     RefusedError,
 )
-from bulkremove.ingest import InputReader
+from bulkremove.ingest import IdBatch, InputReader
 from bulkremove.journal import Journal
 from bulkremove.logs import get_logger
 from bulkremove.plan import Plan, make_plan
@@ -103,16 +103,23 @@ def default_journal_path(settings: Settings, now: float | None = None) -> Path:
     return Path(settings.journal_dir) / name
 
 
-def prepare_journal(settings: Settings, inputs: Sequence[str], path: Path) -> Journal:
+def prepare_journal(
+    settings: Settings,
+    inputs: Sequence[str],
+    path: Path,
+    *,
+    when_read: Callable[[], object] | None = None,
+) -> Journal:
     """Create the journal at ``path`` and read every input id into it as pending.
 
     Refuses (InputError, the journal removed) when a line is invalid and ``skip_invalid`` is off.
+    ``when_read`` is called once the last line is read, as SQLite starts on the ids it holds.
     """
     log = get_logger("ingest")
     journal = Journal.create(str(path), settings.public())
     try:
         reader = InputReader(inputs, settings.campaign)
-        new = journal.add_pending(reader)
+        new = journal.add_pending(reader if when_read is None else _then(reader, when_read))
         stats = reader.stats
         if stats.invalid and not settings.skip_invalid:
             raise InputError(stats.invalid_message())
@@ -173,9 +180,8 @@ def prepare_run(
     else:
         path = Path(journal_path) if journal_path else default_journal_path(settings)
         log.info("journal_created", journal=str(path))
-        if not dry_run:
-            _load_in_background("bulkremove.engine")
-        journal = prepare_journal(settings, inputs, path)
+        load = None if dry_run else functools.partial(_load_in_background, "bulkremove.engine")
+        journal = prepare_journal(settings, inputs, path, when_read=load)
     created = not resume
     try:
         plan = make_plan(journal, settings, resumed=bool(resume), name=str(path))
@@ -256,14 +262,21 @@ async def run_job(
     return await execute(prepared, handle_signals=handle_signals, progress=progress)
 
 
+def _then(items: Iterable[IdBatch], action: Callable[[], object]) -> Iterator[IdBatch]:
+    """``items``, then ``action()`` once they are all taken."""
+    yield from items
+    action()
+
+
 def _load_in_background(module: str) -> None:
     """Import ``module`` on a thread of its own.
 
-    The engine and the HTTP stack under it take a tenth of a second or more to import, nearly
-    all of it holding the GIL; reading the input into the journal is mostly SQLite, which
-    does not. Loaded side by side, the run starts sending that much sooner. The import that
-    needs the module waits for this one (Python's import lock); a failure here is met again
-    there.
+    The engine and the HTTP stack under it take a fifth of a second to import, nearly all of it
+    holding the GIL; the journal's insert of the ids read does not hold it. A run starts this
+    once its input is read (reading holds the GIL too, and the two slowed each other: 0.08 s
+    later to the first request at 300,000 ids), so the import runs beside SQLite's work. The
+    import that needs the module waits for this one (Python's import lock); a failure here is
+    met again there.
     """
     if module in sys.modules:
         return

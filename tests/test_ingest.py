@@ -303,3 +303,28 @@ def test_csv_never_raises_on_arbitrary_bytes(
         assert len(campaign) == 5 and campaign.isascii() and campaign.isalnum()
     assert reader.stats.ids == len(ids)
     assert len(reader.stats.first_invalid) == min(reader.stats.invalid, ingest.MAX_SHOWN)
+
+
+def test_when_read_runs_once_after_every_source_and_not_for_a_failed_read(
+    tmp_path: Path,
+) -> None:
+    from bulkremove.job import prepare_journal
+    from bulkremove.settings import Settings
+
+    options = Settings(campaign="00001")
+    first, second = write(tmp_path, "a.txt", b"3\n1\n"), write(tmp_path, "b.txt", b"2\n1\n")
+    calls: list[int] = []
+    journal = prepare_journal(
+        options, [first, second], tmp_path / "j.sqlite", when_read=lambda: calls.append(1)
+    )
+    with journal:
+        assert calls == [1]
+        assert journal.counts()["00001"]["pending"] == 3
+
+    missing = str(tmp_path / "missing.txt")
+    with pytest.raises(InputError, match="cannot read"):
+        prepare_journal(
+            options, [first, missing], tmp_path / "k.sqlite", when_read=lambda: calls.append(2)
+        )
+    assert calls == [1]  # a run refused while reading does not start loading the engine
+    assert not (tmp_path / "k.sqlite").exists()
