@@ -13,8 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bulkremove._lazy import lazy_names
-
-__version__ = "0.1.0"
+from bulkremove._version import __version__ as __version__
 
 __all__ = [
     "BulkRemoveError",

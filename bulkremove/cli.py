@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 import anyio
 import orjson
 
-from bulkremove import __version__
+from bulkremove._version import __version__
 from bulkremove.errors import FatalApiError, RefusedError, UsageError
 from bulkremove.logs import configure
 from bulkremove.progress import CurrentStderr, LogProgress, ProgressSink

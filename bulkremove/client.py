@@ -15,7 +15,7 @@ from types import TracebackType
 import aiohttp
 import yarl
 
-from bulkremove import __version__
+from bulkremove._version import __version__
 from bulkremove.answers import (
     Outcomes,
     error_message,

@@ -76,7 +76,7 @@ from typing import Any, Literal, NamedTuple, Self, cast
 
 import orjson
 
-from bulkremove import __version__
+from bulkremove._version import __version__
 from bulkremove.errors import JournalError
 from bulkremove.ids import MAX_ID_DIGITS
 
