@@ -353,8 +353,8 @@ def ingest(source: Path, count: int, folder: Path) -> Ingest:
 
 def ingest_child(source: str, journal: str) -> None:
     """In a fresh process: time ``prepare_journal`` alone (imports are not counted)."""
-    from bulkremove.job import prepare_journal
     from bulkremove.logs import configure
+    from bulkremove.prepared import prepare_journal
     from bulkremove.settings import Settings
 
     configure("json", "warning")

@@ -38,7 +38,7 @@ _HOMES = {
     "ConfigError": "bulkremove.errors",
     "FatalApiError": "bulkremove.errors",
     "InputError": "bulkremove.errors",
-    "JobResult": "bulkremove.job",
+    "JobResult": "bulkremove.run",
     "JournalError": "bulkremove.errors",
     "Plan": "bulkremove.plan",
     "Progress": "bulkremove.progress",
@@ -59,10 +59,10 @@ if TYPE_CHECKING:
         RefusedError,
         UsageError,
     )
-    from bulkremove.job import JobResult
     from bulkremove.plan import Plan
     from bulkremove.progress import Progress, ProgressSink
     from bulkremove.remover import BulkRemover
+    from bulkremove.run import JobResult
     from bulkremove.settings import Settings, load_settings
 
 

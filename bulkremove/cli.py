@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import gc
 import os
 import signal
 import sys
-import threading
 import traceback
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
@@ -27,19 +25,13 @@ import orjson
 
 from bulkremove._version import __version__
 from bulkremove.errors import FatalApiError, RefusedError, UsageError
+from bulkremove.exits import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, exit_code_for_error
 from bulkremove.logs import configure
 from bulkremove.progress import CurrentStderr, LogProgress, ProgressSink
-from bulkremove.report import (
-    EXIT_INTERNAL,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    STATES,
-    build_report,
-    exit_code_for_error,
-    summary_lines,
-)
+from bulkremove.report import STATES, build_report, summary_lines
 from bulkremove.sandbox import cli as sandbox_cli
 from bulkremove.settings import Settings, load_settings
+from bulkremove.startup import freeze_for_exit
 
 if TYPE_CHECKING:
     from bulkremove.plan import Plan
@@ -257,25 +249,23 @@ def _add_demo(commands: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bulkremove.journal import Journal
     from bulkremove.plan import Plan
     from bulkremove.remover import BulkRemover
+    from bulkremove.resume import resume_settings
 
     if args.resume and args.inputs:
         raise UsageError("--resume continues a journal's own records: give no --input")
     if not args.resume and not args.inputs:
         raise UsageError("give at least one --input FILE (or - for stdin), or --resume JOURNAL")
-    stored = None
-    if args.resume:
-        with Journal.open(args.resume) as journal:
-            stored = dict(journal.get_meta("settings") or {})
-        stored.pop("assume_yes", None)  # consent is given per invocation, never inherited
     keys = ["campaign", "base_url", "username", "skip_invalid", "log_format", "log_level"]
     keys += [key for key, _, _ in _LIMIT_FLAGS] + [key for key, _, _ in _SAFETY_FLAGS]
     flags = {key: getattr(args, key) for key in [*keys, "assume_yes"]}
     if args.debug:
         flags["log_level"] = "debug"
-    settings, warnings = load_settings(flags, os.environ, args.config, stored=stored)
+    settings, warnings = load_settings(flags, os.environ, args.config)
+    if args.resume:
+        settings, more = resume_settings(settings, args.resume)
+        warnings += more
     _configure_logs(settings.log_format, settings.log_level)
     for warning in warnings:
         print(f"bulkremove: warning: {warning}", file=sys.stderr)
@@ -505,12 +495,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def console() -> NoReturn:
     """The ``bulkremove`` command: :func:`main`, then exit with its code."""
     code = main()
-    # The process ends next. Its last garbage collections would walk every object the imports
-    # made (some 30 ms); frozen, they are skipped, and the memory goes back with the process.
-    # Not while another thread runs (an import in the background, after a refusal): the
-    # interpreter's finalization has crashed on frozen objects then.
-    if threading.active_count() == 1:
-        gc.freeze()
+    freeze_for_exit()
     sys.exit(code)
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import anyio
 
-from bulkremove.job import JobResult, default_journal_path, run_job
 from bulkremove.logs import get_logger
+from bulkremove.prepared import default_journal_path
+from bulkremove.run import JobResult, run
 from bulkremove.sandbox import RangeSeed, Sandbox, SandboxConfig
 from bulkremove.settings import Settings
 
@@ -56,9 +57,4 @@ async def run_demo(*, records: int = 200_000, directory: str = "bulkremove-demo"
         get_logger("demo").info(
             "demo_started", sandbox=sandbox.base_url, records=records, ids_file=str(ids_file)
         )
-        return await run_job(
-            settings,
-            inputs=[str(ids_file)],
-            journal_path=str(journal),
-            handle_signals=False,
-        )
+        return await run(settings, inputs=[str(ids_file)], journal=str(journal))

@@ -13,15 +13,10 @@ from typing import Any, TextIO
 
 import orjson
 
-# structlog imports rich, and through it pygments, whenever it can, only to draw tracebacks;
-# ours are plain (below). Keeping it from trying saves about 60 ms of every start. The live
-# display imports rich itself, later, once this entry is gone.
-_rich_blocked = sys.modules.setdefault("rich", None) is None  # type: ignore[arg-type]
-try:
+from bulkremove.startup import rich_blocked
+
+with rich_blocked():
     import structlog
-finally:
-    if _rich_blocked:
-        del sys.modules["rich"]
 
 _SECRET_KEYS = frozenset({"password", "authorization", "auth", "headers"})
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}

@@ -17,32 +17,24 @@ Every run is counted before anything is sent: ``max_delete`` refuses a run that 
 and ``confirm`` (if given) is asked with the plan and may say no. Both refusals raise
 :class:`bulkremove.errors.RefusedError` and send nothing. A library caller is not asked by
 default: calling :meth:`BulkRemover.run` is the deliberate act. ``metrics_file`` in the settings
-is written as the command line writes it.
+is written as the command line writes it. The flow itself is :mod:`bulkremove.run`'s, which the
+command line and the demo use too; a remover adds the shared connection pool.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
-import anyio
-
-from bulkremove.errors import RefusedError
-from bulkremove.job import JobResult, PreparedRun, check_max_delete, execute, prepare_run
-from bulkremove.metrics import MetricsFile, MetricsProgress
+import bulkremove.run as orchestrator
 from bulkremove.plan import Plan
 from bulkremove.progress import CallbackProgress, Progress, ProgressSink
-from bulkremove.report import exit_code_for_error
+from bulkremove.run import Confirm, JobResult
 from bulkremove.settings import Settings
 
 if TYPE_CHECKING:
     from bulkremove.client import Client
-
-Confirm = Callable[[Plan], bool | Awaitable[bool]]
-"""Asked with the plan before anything is sent; False refuses the run."""
 
 
 class BulkRemover:
@@ -107,9 +99,7 @@ class BulkRemover:
         A plan of a resume changes nothing in that journal. ``max_delete`` does not refuse a dry
         run; ``plan.over_limit`` says whether it would refuse the real one.
         """
-        prepared = await self._prepare(inputs, journal, resume, dry_run=True)
-        prepared.journal.close()
-        return prepared.plan
+        return await orchestrator.plan(self.settings, inputs=inputs, journal=journal, resume=resume)
 
     async def run(self, inputs: Sequence[str], *, journal: str | None = None) -> JobResult:
         """Remove the ids listed in ``inputs`` (files; ``-`` is stdin) into a new journal.
@@ -126,80 +116,28 @@ class BulkRemover:
     async def resume(self, journal: str) -> JobResult:
         """Continue the run of ``journal``: its pending, ``in_call`` and ``failed`` records.
 
-        Uses this remover's settings (the command line merges in the journal's own first).
+        The journal's recorded settings fill every key this remover's settings leave at its
+        default (see :mod:`bulkremove.resume`); consent is never taken from the journal.
         """
         return await self._run((), None, journal)
 
     async def _run(
         self, inputs: Sequence[str], journal: str | None, resume: str | None
     ) -> JobResult:
-        metrics = self._metrics()
-        try:
-            prepared = await self._prepare(inputs, journal, resume, dry_run=False)
-            try:
-                check_max_delete(prepared.plan, self.settings)
-                if prepared.plan.ids and self._confirm is not None:
-                    await self._ask(prepared.plan)
-            except BaseException:
-                prepared.discard()
-                raise
-            sinks = list(self._sinks)
-            if metrics is not None:
-                interval = self.settings.progress_interval
-                sinks.append(MetricsProgress(metrics, str(prepared.path), interval))
-            result = await execute(
-                prepared,
-                client=await self._shared_client(),
-                handle_signals=self._handle_signals,
-                progress=sinks,
-            )
-        except (Exception, KeyboardInterrupt) as exc:
-            if metrics is not None:
-                metrics.write(records={}, exit_code=exit_code_for_error(exc))
-            raise
-        if metrics is not None:
-            final = result.progress
-            metrics.write(
-                records=result.report["campaigns"],
-                requests=final.requests if final else 0,
-                errors=final.errors if final else None,
-                exit_code=result.exit_code,
-            )
-        return result
-
-    async def _prepare(
-        self, inputs: Sequence[str], journal: str | None, resume: str | None, *, dry_run: bool
-    ) -> PreparedRun:
-        if resume and inputs:
-            raise ValueError("a resume reads its journal's own records: give no inputs")
-        prepare = functools.partial(
-            prepare_run,
+        return await orchestrator.run(
             self.settings,
             inputs=inputs,
-            journal_path=journal,
+            journal=journal,
             resume=resume,
-            dry_run=dry_run,
+            confirm=self._confirm,
+            progress=self._sinks,
+            client=self._shared_client,
+            handle_signals=self._handle_signals,
         )
-        return await anyio.to_thread.run_sync(prepare)
 
-    async def _ask(self, plan: Plan) -> None:
-        assert self._confirm is not None
-        answer = self._confirm(plan)
-        if inspect.isawaitable(answer):
-            answer = await answer
-        if not answer:
-            raise RefusedError("not confirmed: nothing sent")
-
-    def _metrics(self) -> MetricsFile | None:
-        if not self.settings.metrics_file:
-            return None
-        metrics = MetricsFile(self.settings.metrics_file)
-        metrics.check()
-        return metrics
-
-    async def _shared_client(self) -> Client | None:
-        """The remover's client inside ``async with``; outside it, each run opens its own."""
-        if not self._entered:
+    async def _shared_client(self, settings: Settings) -> Client | None:
+        """The remover's pool inside ``async with``, for runs with the remover's own settings."""
+        if not self._entered or settings != self.settings:
             return None
         if self._client is None:
             from bulkremove.client import Client  # the HTTP stack loads once it is needed

@@ -8,34 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bulkremove.errors import FatalApiError, JournalError, UsageError
 from bulkremove.journal import Journal
 
 STATES = ("removed", "not_found", "in_call", "failed", "pending")
-
-EXIT_OK = 0
-EXIT_INTERNAL = 1
-EXIT_USAGE = 2
-EXIT_FATAL_API = 3
-EXIT_INCOMPLETE = 4
-EXIT_INTERRUPTED = 130
-
-
-def exit_code_for(totals: dict[str, int]) -> int:
-    """0 when every record is removed or not found, else 4."""
-    left = totals["in_call"] + totals["failed"] + totals["pending"]
-    return EXIT_OK if left == 0 else EXIT_INCOMPLETE
-
-
-def exit_code_for_error(exc: BaseException) -> int:
-    """The exit code of a run that ended in ``exc``: 2 refused, 3 aborted, 130, else 1."""
-    if isinstance(exc, UsageError | JournalError):
-        return EXIT_USAGE
-    if isinstance(exc, FatalApiError):
-        return EXIT_FATAL_API
-    if isinstance(exc, KeyboardInterrupt):
-        return EXIT_INTERRUPTED
-    return EXIT_INTERNAL
 
 
 def build_report(journal: Journal, path: str) -> dict[str, Any]:

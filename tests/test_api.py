@@ -166,3 +166,24 @@ async def test_pages_read_ahead_send_every_id_once_in_full_batches(
     assert result.report["totals"]["removed"] == 3 * 334
     assert result.report["totals"]["not_found"] == 0  # no id sent twice
     assert requests == result.plan.requests == 3 * 14  # full batches of 25, then 334 % 25
+
+
+async def test_resume_takes_the_journals_settings_for_keys_left_alone(
+    server: Sandbox, tmp_path: Path
+) -> None:
+    journal = str(tmp_path / "j.sqlite")
+    planner = BulkRemover(settings(server, tmp_path, max_ids_per_request=25, assume_yes=True))
+    plan = await planner.plan([ids_file(tmp_path, range(1, 101))], journal=journal)
+    assert plan.requests == 4
+
+    asked: list[int] = []
+
+    def confirm(plan: bulkremove.Plan) -> bool:
+        asked.append(plan.requests)
+        return True
+
+    async with BulkRemover(settings(server, tmp_path), confirm=confirm) as remover:
+        result = await remover.resume(journal)
+    assert result.ok
+    assert asked == [4], "max_ids_per_request came from the journal; consent was still asked"
+    assert server.stats.requests == 4

@@ -308,7 +308,7 @@ def test_csv_never_raises_on_arbitrary_bytes(
 def test_when_read_runs_once_after_every_source_and_not_for_a_failed_read(
     tmp_path: Path,
 ) -> None:
-    from bulkremove.job import prepare_journal
+    from bulkremove.prepared import prepare_journal
     from bulkremove.settings import Settings
 
     options = Settings(campaign="00001")

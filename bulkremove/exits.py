@@ -1,0 +1,88 @@
+"""The exit codes of a run, and the mapping of a run's end to them.
+
+    0    every record removed or not found
+    1    internal error (a bug)
+    2    refused before anything was sent: usage, configuration, input, journal, max_delete,
+         no confirmation
+    3    aborted by a fatal API answer (401, 403, unknown campaign, TLS)
+    4    finished with records left in_call, failed or pending
+    130  interrupted by SIGINT or SIGTERM
+
+An error is mapped from its class and from where it happened: before any request was sent, or
+after sending started. The two tables give the same codes today; they are apart so that an
+error whose meaning changes once records may have been removed (a journal that fails mid-run)
+can get a code of its own without touching the refusals before sending.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+from collections.abc import Mapping
+
+from bulkremove.errors import FatalApiError, JournalError, UsageError
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_FATAL_API = 3
+EXIT_INCOMPLETE = 4
+EXIT_INTERRUPTED = 130
+
+
+class Where(enum.Enum):
+    """Where a run was when an error ended it."""
+
+    BEFORE_SENDING = "before_sending"
+    """Nothing was sent: reading settings, input or journal, planning, checks, consent."""
+    AFTER_SENDING_STARTED = "after_sending_started"
+    """The engine had started: requests may have been sent and records removed."""
+
+
+# Per place, the first class an error is an instance of gives its code; anything else is a bug.
+_BY_CLASS: tuple[tuple[type[BaseException], int], ...] = (
+    (UsageError, EXIT_USAGE),
+    (JournalError, EXIT_USAGE),
+    (FatalApiError, EXIT_FATAL_API),
+    (KeyboardInterrupt, EXIT_INTERRUPTED),
+)
+CODES: Mapping[Where, tuple[tuple[type[BaseException], int], ...]] = {
+    Where.BEFORE_SENDING: _BY_CLASS,
+    Where.AFTER_SENDING_STARTED: _BY_CLASS,  # the same codes, for now
+}
+
+# Set on an error that left the engine, so the mapping knows where it happened wherever the
+# error is caught (the command line catches it far from the run).
+_SENDING_MARK = "_bulkremove_after_sending_started"
+
+
+def exit_code_for(totals: Mapping[str, int]) -> int:
+    """The code of a finished run: 0 when every record is removed or not found, else 4."""
+    left = totals["in_call"] + totals["failed"] + totals["pending"]
+    return EXIT_OK if left == 0 else EXIT_INCOMPLETE
+
+
+def exit_code_for_error(exc: BaseException, where: Where | None = None) -> int:
+    """The code of a run that ended in ``exc`` raised at ``where`` (default: as marked)."""
+    for kind, code in CODES[where or where_raised(exc)]:
+        if isinstance(exc, kind):
+            return code
+    return EXIT_INTERNAL
+
+
+def mark_after_sending_started(exc: BaseException) -> None:
+    """Record on ``exc`` (and on each exception in it, for a group) that it ended a run after
+    sending started."""
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            mark_after_sending_started(inner)
+    # Exceptions without an instance dict (a few built-in ones) keep the default place.
+    with contextlib.suppress(AttributeError):
+        setattr(exc, _SENDING_MARK, True)
+
+
+def where_raised(exc: BaseException) -> Where:
+    """Where ``exc`` ended its run: after sending started if marked so, else before sending."""
+    if getattr(exc, _SENDING_MARK, False):
+        return Where.AFTER_SENDING_STARTED
+    return Where.BEFORE_SENDING

@@ -1,0 +1,167 @@
+"""The plan stage of a run: the input read into a new journal (or a journal opened to resume),
+and the run planned. Nothing is sent.
+
+Nothing is read before the settings name an API root (and, for a real run, credentials), and
+a journal this stage created is removed again when the stage fails, so a refused run leaves
+nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bulkremove.errors import ConfigError, InputError, JournalError
+from bulkremove.ingest import IdBatch, InputReader
+from bulkremove.journal import Journal
+from bulkremove.logs import get_logger
+from bulkremove.plan import Plan, make_plan
+from bulkremove.settings import Settings, require_api
+
+
+@dataclass(slots=True)
+class PreparedRun:
+    """A journal read in (or opened to resume) and planned; nothing has been sent.
+
+    Hand it to :func:`bulkremove.run.execute`, or :meth:`discard` it: a journal this run
+    created is then removed, a resumed one is left as it was.
+    """
+
+    settings: Settings
+    journal: Journal
+    path: Path
+    plan: Plan
+    created: bool
+    dry_run: bool = False
+
+    def discard(self) -> None:
+        """Close the journal; remove it if this run created it."""
+        self.journal.close()
+        if self.created:
+            remove_journal(self.path)
+
+
+def default_journal_path(settings: Settings, now: float | None = None) -> Path:
+    """``<journal_dir>/<UTC timestamp>-<campaign>.sqlite``."""
+    stamp = datetime.fromtimestamp(now or time.time(), UTC).strftime("%Y%m%dT%H%M%SZ")
+    name = f"{stamp}-{settings.campaign or 'multi'}.sqlite"
+    return Path(settings.journal_dir) / name
+
+
+def prepare_journal(
+    settings: Settings,
+    inputs: Sequence[str],
+    path: Path,
+    *,
+    when_read: Callable[[], object] | None = None,
+) -> Journal:
+    """Create the journal at ``path`` and read every input id into it as pending.
+
+    Refuses (InputError, the journal removed) when a line is invalid and ``skip_invalid`` is off.
+    ``when_read`` is called once the last line is read, as SQLite starts on the ids it holds.
+    """
+    log = get_logger("ingest")
+    journal = Journal.create(str(path), settings.public())
+    try:
+        reader = InputReader(inputs, settings.campaign)
+        new = journal.add_pending(reader if when_read is None else _then(reader, when_read))
+        stats = reader.stats
+        if stats.invalid and not settings.skip_invalid:
+            raise InputError(stats.invalid_message())
+        input_stats = {
+            "lines": stats.lines,
+            "ids": new,
+            "duplicates": stats.ids - new,
+            "invalid": stats.invalid,
+        }
+        journal.set_meta("input", input_stats)
+        journal.set_meta("state", "ready")
+        log.info("input_read", **input_stats)
+        return journal
+    except BaseException:
+        journal.close()
+        remove_journal(path)
+        raise
+
+
+def remove_journal(path: Path) -> None:
+    """Remove a journal that was refused before anything was sent, with its side files."""
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{path}{suffix}")
+
+
+def prepare_run(
+    settings: Settings,
+    *,
+    inputs: Sequence[str] = (),
+    journal_path: str | None = None,
+    resume: str | None = None,
+    dry_run: bool = False,
+    when_read: Callable[[], object] | None = None,
+) -> PreparedRun:
+    """Read ``inputs`` into a new journal, or open the journal ``resume``, and plan the run.
+
+    Sends nothing. A real run needs an API root and credentials; a dry run only the API root (the
+    plan depends on the request path). A dry run's new journal is kept and marked ``dry_run``, so
+    that resuming it sends exactly what was planned; a dry run of a resume opens the journal
+    read-only and changes nothing. ``when_read`` is called once a new run's input is read.
+    """
+    if resume and inputs:
+        raise ValueError("a resume reads its journal's own records: give no inputs")
+    if dry_run:
+        _require_base_url(settings)
+    else:
+        require_api(settings)
+    log = get_logger("run")
+    if resume:
+        path = Path(resume)
+        journal = Journal.open(resume, write=not dry_run)
+        if journal.get_meta("input") is None:
+            journal.close()
+            # Killed while reading the input: its ids are not all in, and resuming would
+            # quietly send only some of them.
+            raise JournalError(
+                f"{resume}: the run stopped while reading its input, so the journal does not "
+                "hold all the ids; start the run again from the input files"
+            )
+    else:
+        path = Path(journal_path) if journal_path else default_journal_path(settings)
+        log.info("journal_created", journal=str(path))
+        journal = prepare_journal(settings, inputs, path, when_read=when_read)
+    created = not resume
+    try:
+        plan = make_plan(journal, settings, resumed=bool(resume), name=str(path))
+        if dry_run and created:
+            journal.set_meta("state", "dry_run")
+    except BaseException:
+        journal.close()
+        if created:
+            remove_journal(path)
+        raise
+    log.info(
+        "run_planned",
+        ids=plan.ids,
+        campaigns=len(plan.campaigns),
+        requests=plan.requests,
+        dry_run=dry_run,
+    )
+    return PreparedRun(settings, journal, path, plan, created, dry_run)
+
+
+def _then(items: Iterable[IdBatch], action: Callable[[], object]) -> Iterator[IdBatch]:
+    """``items``, then ``action()`` once they are all taken."""
+    yield from items
+    action()
+
+
+def _require_base_url(settings: Settings) -> None:
+    if not settings.base_url:
+        raise ConfigError(
+            "no API root: give --base-url, BULKREMOVE_BASE_URL or base_url in the config file"
+        )
