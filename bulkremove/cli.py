@@ -31,7 +31,6 @@ from bulkremove.progress import CurrentStderr, LogProgress, ProgressSink
 from bulkremove.report import STATES, build_report, summary_lines
 from bulkremove.sandbox import cli as sandbox_cli
 from bulkremove.settings import Settings, load_settings
-from bulkremove.startup import freeze_for_exit
 
 if TYPE_CHECKING:
     from bulkremove.plan import Plan
@@ -494,9 +493,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def console() -> NoReturn:
     """The ``bulkremove`` command: :func:`main`, then exit with its code."""
-    code = main()
-    freeze_for_exit()
-    sys.exit(code)
+    sys.exit(main())
 
 
 def _leaf(exc: BaseException) -> BaseException:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bulkremove.errors import ConfigError, InputError, JournalError
-from bulkremove.ingest import IdBatch, InputReader
+from bulkremove.ingest import InputReader
 from bulkremove.journal import Journal
 from bulkremove.logs import get_logger
 from bulkremove.plan import Plan, make_plan
@@ -53,23 +53,16 @@ def default_journal_path(settings: Settings, now: float | None = None) -> Path:
     return Path(settings.journal_dir) / name
 
 
-def prepare_journal(
-    settings: Settings,
-    inputs: Sequence[str],
-    path: Path,
-    *,
-    when_read: Callable[[], object] | None = None,
-) -> Journal:
+def prepare_journal(settings: Settings, inputs: Sequence[str], path: Path) -> Journal:
     """Create the journal at ``path`` and read every input id into it as pending.
 
     Refuses (InputError, the journal removed) when a line is invalid and ``skip_invalid`` is off.
-    ``when_read`` is called once the last line is read, as SQLite starts on the ids it holds.
     """
     log = get_logger("ingest")
     journal = Journal.create(str(path), settings.public())
     try:
         reader = InputReader(inputs, settings.campaign)
-        new = journal.add_pending(reader if when_read is None else _then(reader, when_read))
+        new = journal.add_pending(reader)
         stats = reader.stats
         if stats.invalid and not settings.skip_invalid:
             raise InputError(stats.invalid_message())
@@ -103,14 +96,13 @@ def prepare_run(
     journal_path: str | None = None,
     resume: str | None = None,
     dry_run: bool = False,
-    when_read: Callable[[], object] | None = None,
 ) -> PreparedRun:
     """Read ``inputs`` into a new journal, or open the journal ``resume``, and plan the run.
 
     Sends nothing. A real run needs an API root and credentials; a dry run only the API root (the
     plan depends on the request path). A dry run's new journal is kept and marked ``dry_run``, so
     that resuming it sends exactly what was planned; a dry run of a resume opens the journal
-    read-only and changes nothing. ``when_read`` is called once a new run's input is read.
+    read-only and changes nothing.
     """
     if resume and inputs:
         raise ValueError("a resume reads its journal's own records: give no inputs")
@@ -133,7 +125,7 @@ def prepare_run(
     else:
         path = Path(journal_path) if journal_path else default_journal_path(settings)
         log.info("journal_created", journal=str(path))
-        journal = prepare_journal(settings, inputs, path, when_read=when_read)
+        journal = prepare_journal(settings, inputs, path)
     created = not resume
     try:
         plan = make_plan(journal, settings, resumed=bool(resume), name=str(path))
@@ -152,12 +144,6 @@ def prepare_run(
         dry_run=dry_run,
     )
     return PreparedRun(settings, journal, path, plan, created, dry_run)
-
-
-def _then(items: Iterable[IdBatch], action: Callable[[], object]) -> Iterator[IdBatch]:
-    """``items``, then ``action()`` once they are all taken."""
-    yield from items
-    action()
 
 
 def _require_base_url(settings: Settings) -> None:

@@ -49,7 +49,6 @@ from bulkremove.report import build_report
 from bulkremove.resume import resume_settings
 from bulkremove.settings import Settings
 from bulkremove.signals import Interrupt, watch_signals
-from bulkremove.startup import load_in_background
 
 if TYPE_CHECKING:
     from bulkremove.client import Client
@@ -191,15 +190,8 @@ async def _prepare(
     *,
     dry_run: bool,
 ) -> PreparedRun:
-    when_read = None if dry_run else functools.partial(load_in_background, "bulkremove.engine")
     prepare = functools.partial(
-        prepare_run,
-        settings,
-        inputs=inputs,
-        journal_path=journal,
-        resume=resume,
-        dry_run=dry_run,
-        when_read=when_read,
+        prepare_run, settings, inputs=inputs, journal_path=journal, resume=resume, dry_run=dry_run
     )
     return await anyio.to_thread.run_sync(prepare)
 

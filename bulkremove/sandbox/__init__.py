@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bulkremove._lazy import lazy_names
 from bulkremove.sandbox.config import (
     DEFAULT_MAX_TARGET_LENGTH,
     CampaignSeed,
@@ -17,6 +16,7 @@ from bulkremove.sandbox.config import (
     SandboxConfig,
     parse_campaign_spec,
 )
+from bulkremove.startup import lazy_names
 
 if TYPE_CHECKING:
     from bulkremove.sandbox.server import Sandbox
