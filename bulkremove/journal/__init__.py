@@ -11,10 +11,8 @@ Its parts: :mod:`~bulkremove.journal.schema` (the one schema, identity, connecti
 from bulkremove.journal.file import Journal
 from bulkremove.journal.lock import writer_pid
 from bulkremove.journal.records import STATES, JournalRecord, OutcomeGroup, State
-from bulkremove.journal.schema import SCHEMA_VERSION
 
 __all__ = [
-    "SCHEMA_VERSION",
     "STATES",
     "Journal",
     "JournalRecord",
