@@ -14,7 +14,6 @@ from by_record import JournalUpdate, count_pending, record, record_outcomes
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bulkremove import ingest
 from bulkremove.answers import (
     CALL_IN_PROGRESS,
     MISSING,
@@ -28,6 +27,7 @@ from bulkremove.answers import (
 )
 from bulkremove.batching import Packer, pack, records_path, target_length
 from bulkremove.ids import MAX_ID_DIGITS
+from bulkremove.ingest import blocks, keys
 from bulkremove.journal import Journal, JournalRecord, OutcomeGroup, State
 from bulkremove.journal import intake as intake_module
 
@@ -448,10 +448,10 @@ text_lines = st.one_of(
 @given(lines=st.lists(text_lines, min_size=1, max_size=12), newline_at_end=st.booleans())
 def test_digit_lines_take_only_runs_of_plain_ids(lines: list[bytes], newline_at_end: bool) -> None:
     chunk = b"\n".join(lines) + (b"\n" if newline_at_end else b"")
-    fast = ingest._digit_lines(chunk)
+    fast = keys.digit_lines(chunk)
     if fast is None:
         return
-    expected = ingest._clean_block(ingest._lines(chunk))
+    expected = keys.clean_block(blocks.split_lines(chunk))
     assert expected is not None
     assert list(fast) == expected and len(fast) == len(expected)
     assert orjson.loads(fast.as_json()) == expected
