@@ -13,7 +13,6 @@ over the run, the ratio to the limit, and 429s as a share of all requests.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -22,6 +21,8 @@ import time
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
+
+import orjson
 
 from benchmarks._common import start_server, stop_server
 
@@ -53,7 +54,7 @@ def run_once(
         )  # fmt: skip
         took = time.monotonic() - started
         with urllib.request.urlopen(base.removesuffix("/api") + "/_sandbox/stats") as answer:
-            stats = json.loads(answer.read())
+            stats = orjson.loads(answer.read())
     finally:
         stop_server(server)
     if done.returncode != 0:

@@ -91,7 +91,7 @@ async def plan(
 ) -> Plan:
     """A dry run: the plan stage alone. A new journal is kept, marked ``dry_run``."""
     if resume:
-        settings, _ = resume_settings(settings, resume)
+        settings = resume_settings(settings, resume)
     prepared = await _prepare(settings, inputs, journal, resume, dry_run=True)
     prepared.journal.close()
     return prepared.plan
@@ -115,7 +115,7 @@ async def run(
     the run gracefully (exit code 130, resumable).
     """
     if resume:
-        settings, _ = resume_settings(settings, resume)
+        settings = resume_settings(settings, resume)
     metrics = _metrics_file(settings)
     try:
         prepared = await _prepare(settings, inputs, journal, resume, dry_run=False)

@@ -16,7 +16,7 @@ import bulkremove
 from bulkremove import BulkRemover, Progress, RefusedError, Settings
 from bulkremove.sandbox import RangeSeed, Sandbox, SandboxConfig
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[1] / "docs" / "library.md"
 
 pytestmark = pytest.mark.anyio
 

@@ -63,11 +63,12 @@ def test_debug_turns_on_debug_logs(tmp_path: Path) -> None:
 FAULTY = """
 import sys
 import bulkremove.cli as cli
+import bulkremove.cli.journals as journals
 
 def broken(journal, path):
     raise RuntimeError("the report builder broke")
 
-cli.build_report = broken
+journals.build_report = broken
 sys.exit(cli.main(sys.argv[1:]))
 """
 

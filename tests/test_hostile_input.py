@@ -15,18 +15,17 @@ from e2e import SandboxProcess, bulkremove, env, sandbox, write_ids
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bulkremove import ingest
 from bulkremove.client import MAX_CUSTOMER_ID, Client
 from bulkremove.errors import ConfigError, InputError
 from bulkremove.ids import check_campaign_id, is_campaign_id, parse_customer_id
-from bulkremove.ingest import InputReader
+from bulkremove.ingest import InputReader, blocks, problems
 from bulkremove.settings import Settings, load_settings
 
 pytestmark = pytest.mark.timeout(120)
 
 CAMPAIGN = re.compile(r"[0-9A-Za-z]{5}", re.ASCII)
 BOM = b"\xef\xbb\xbf"
-LONG = b"7" * (ingest.MAX_LINE + 100)
+LONG = b"7" * (blocks.MAX_LINE + 100)
 
 
 def yes_env(**extra: str) -> dict[str, str]:
@@ -92,7 +91,7 @@ def expected_text(data: bytes, max_line: int) -> tuple[list[int], list[int], int
 def check_invalid_lines(reader: InputReader, name: str) -> None:
     """Every rejected line names its file and line, on one printable line."""
     stats = reader.stats
-    assert len(stats.first_invalid) == min(stats.invalid, ingest.MAX_SHOWN)
+    assert len(stats.first_invalid) == min(stats.invalid, problems.MAX_SHOWN)
     for bad in stats.first_invalid:
         assert bad.source == name
         assert 1 <= bad.line <= max(stats.lines, 1)
@@ -123,16 +122,16 @@ def test_text_input_yields_only_valid_ids_and_names_every_bad_line(
     path = tmp_path_factory.mktemp("hostile") / "ids.txt"
     data = b"\n".join(lines) + end
     path.write_bytes(data)
-    with mock.patch.object(ingest, "BLOCK_SIZE", block):
+    with mock.patch.object(blocks, "BLOCK_SIZE", block):
         reader = InputReader([str(path)], "00001")
         batches = list(reader)
     ids = [i for _, chunk in batches for i in chunk]
     assert all(campaign == "00001" for campaign, _ in batches)
     assert all(type(i) is int and 0 < i <= MAX_CUSTOMER_ID for i in ids)
-    want_ids, want_invalid, want_lines = expected_text(data, ingest.MAX_LINE)
+    want_ids, want_invalid, want_lines = expected_text(data, blocks.MAX_LINE)
     assert ids == want_ids
     assert reader.stats.invalid == len(want_invalid)
-    assert [bad.line for bad in reader.stats.first_invalid] == want_invalid[: ingest.MAX_SHOWN]
+    assert [bad.line for bad in reader.stats.first_invalid] == want_invalid[: problems.MAX_SHOWN]
     assert reader.stats.lines == want_lines
     check_invalid_lines(reader, str(path))
 
@@ -168,7 +167,7 @@ def test_csv_input_yields_only_valid_ids_and_campaigns(
     path = tmp_path_factory.mktemp("hostile") / "ids.csv"
     data = b"\n".join([header, *rows]) + b"\n"
     path.write_bytes(data)
-    with mock.patch.object(ingest, "BLOCK_SIZE", block):
+    with mock.patch.object(blocks, "BLOCK_SIZE", block):
         reader = InputReader([str(path)], default)
         batches = list(reader)
     for campaign, ids in batches:

@@ -11,9 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bulkremove import ingest
 from bulkremove.errors import ConfigError, InputError
-from bulkremove.ingest import InputReader, InvalidLine
+from bulkremove.ingest import InputReader, InvalidLine, blocks, problems, table
 
 
 def read(
@@ -100,14 +99,14 @@ def test_long_text_is_cut_in_the_message(tmp_path: Path) -> None:
 
 
 def test_overlong_lines_are_invalid_unless_comments(tmp_path: Path) -> None:
-    big = ingest.MAX_LINE + 10
+    big = blocks.MAX_LINE + 10
     data = b"1\n" + b"7" * big + b"\n2\n#" + b"c" * big + b"\n3\n" + b" " * big + b"\n4"
-    with mock.patch.object(ingest, "BLOCK_SIZE", 1000):
+    with mock.patch.object(blocks, "BLOCK_SIZE", 1000):
         ids, reader = read([write(tmp_path, "ids.txt", data)])
     assert [i for _, i in ids] == [1, 2, 3, 4]
     assert [(b.line, b.reason) for b in reader.stats.first_invalid] == [
-        (2, ingest.TOO_LONG),
-        (6, ingest.TOO_LONG),
+        (2, problems.TOO_LONG),
+        (6, problems.TOO_LONG),
     ]
     assert reader.stats.lines == 7
 
@@ -177,7 +176,7 @@ def test_csv_campaign_cells_without_default_campaign(tmp_path: Path) -> None:
     ids, reader = read([src], None)
     assert ids == [("00007", 1), ("00008", 3)]
     (bad,) = reader.stats.first_invalid
-    assert (bad.line, bad.reason) == (3, ingest.NO_CAMPAIGN)
+    assert (bad.line, bad.reason) == (3, problems.NO_CAMPAIGN)
 
 
 def test_csv_without_campaign_column_uses_default(tmp_path: Path) -> None:
@@ -203,7 +202,7 @@ def test_csv_header_problems_are_line_one(tmp_path: Path) -> None:
         (empty, 1, "empty CSV file: no header row with customer_id"),
     ]
     _, reader = read([no_campaign], None)
-    assert [(b.line, b.reason) for b in reader.stats.first_invalid] == [(1, ingest.NO_CAMPAIGN)]
+    assert [(b.line, b.reason) for b in reader.stats.first_invalid] == [(1, problems.NO_CAMPAIGN)]
 
 
 def test_csv_invalid_utf8_and_nul(tmp_path: Path) -> None:
@@ -218,19 +217,19 @@ def test_csv_invalid_utf8_and_nul(tmp_path: Path) -> None:
 
 
 def test_csv_overlong_line_keeps_numbering(tmp_path: Path) -> None:
-    data = b"customer_id,note\n1,a\n2," + b"n" * (ingest.MAX_LINE + 5) + b"\n3,b\nq,c\n"
-    with mock.patch.object(ingest, "BLOCK_SIZE", 4096):
+    data = b"customer_id,note\n1,a\n2," + b"n" * (blocks.MAX_LINE + 5) + b"\n3,b\nq,c\n"
+    with mock.patch.object(blocks, "BLOCK_SIZE", 4096):
         ids, reader = read([write(tmp_path, "a.csv", data)])
     assert [i for _, i in ids] == [1, 3]
     assert [(b.line, b.reason) for b in reader.stats.first_invalid] == [
-        (3, ingest.TOO_LONG),
+        (3, problems.TOO_LONG),
         (5, "customer id must be ASCII digits only"),
     ]
 
 
 def test_csv_batches_are_bounded(tmp_path: Path) -> None:
     rows = b"".join(b"%d,%s\n" % (i, b"00001" if i % 2 else b"00002") for i in range(1, 2001))
-    with mock.patch.object(ingest, "CSV_BATCH", 300):
+    with mock.patch.object(table, "CSV_BATCH", 300):
         reader = InputReader([write(tmp_path, "a.csv", b"customer_id,campaign_id\n" + rows)], None)
         batches = list(reader)
     assert max(len(ids) for _, ids in batches) <= 300
@@ -276,7 +275,7 @@ def test_any_bytes_give_valid_ids_or_invalid_lines(
 ) -> None:
     path = tmp_path_factory.mktemp("prop") / "ids.txt"
     path.write_bytes(b"\n".join(lines) + end)
-    with mock.patch.object(ingest, "BLOCK_SIZE", block), mock.patch.object(ingest, "MAX_LINE", 24):
+    with mock.patch.object(blocks, "BLOCK_SIZE", block), mock.patch.object(blocks, "MAX_LINE", 24):
         ids, reader = read([str(path)])
     expected_ids, expected_invalid = reference(lines, max_line=24)
     assert [i for _, i in ids] == expected_ids
@@ -296,13 +295,13 @@ def test_csv_never_raises_on_arbitrary_bytes(
 ) -> None:
     path = tmp_path_factory.mktemp("prop") / "ids.csv"
     path.write_bytes(b"customer_id,campaign_id\n" + body)
-    with mock.patch.object(ingest, "BLOCK_SIZE", block):
+    with mock.patch.object(blocks, "BLOCK_SIZE", block):
         ids, reader = read([str(path)])
     for campaign, customer_id in ids:
         assert 0 < customer_id < 10**18
         assert len(campaign) == 5 and campaign.isascii() and campaign.isalnum()
     assert reader.stats.ids == len(ids)
-    assert len(reader.stats.first_invalid) == min(reader.stats.invalid, ingest.MAX_SHOWN)
+    assert len(reader.stats.first_invalid) == min(reader.stats.invalid, problems.MAX_SHOWN)
 
 
 def test_every_source_goes_into_the_journal_and_a_failed_read_removes_it(

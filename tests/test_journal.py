@@ -12,18 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from by_record import JournalUpdate, count_pending, record, record_outcomes
 
-from bulkremove import journal as journal_module
 from bulkremove.errors import JournalError
-from bulkremove.journal import (
-    APPLICATION_ID,
-    SCHEMA_VERSION,
-    STATES,
-    Journal,
-    JournalRecord,
-    JournalUpdate,
-    OutcomeGroup,
-)
+from bulkremove.journal import STATES, Journal, JournalRecord, OutcomeGroup
+from bulkremove.journal import intake as intake_module
+from bulkremove.journal.schema import APPLICATION_ID, SCHEMA_VERSION
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = {"campaign": "00001", "max_url_length": 8000, "base_url": "https://x.example/api"}
@@ -52,7 +46,7 @@ def test_create_then_open_round_trip(path: Path) -> None:
         assert isinstance(j.get_meta("created_at"), float)
         assert j.get_meta("absent", "fallback") == "fallback"
         assert j.campaigns() == ["00001", "AbC12"]
-        assert j.count_pending() == 4
+        assert count_pending(j) == 4
         assert list(j.ids_in_states(["pending"])) == [
             ("00001", 1),
             ("00001", 2),
@@ -120,6 +114,20 @@ def test_open_refuses_a_newer_schema(path: Path) -> None:
         Journal.open(path)
 
 
+@pytest.mark.parametrize("version", [1, SCHEMA_VERSION - 1])
+def test_open_refuses_an_older_schema(path: Path, version: int) -> None:
+    Journal.create(path, SETTINGS).close()
+    con = sqlite3.connect(path)
+    con.execute(f"PRAGMA user_version = {version}")
+    con.commit()
+    con.close()
+    for write in (False, True):
+        with pytest.raises(
+            JournalError, match=f"older, unreleased bulkremove \\(schema {version};"
+        ):
+            Journal.open(path, write=write)
+
+
 def test_open_refuses_a_damaged_file(path: Path) -> None:
     Journal.create(path, SETTINGS).close()
     with path.open("r+b") as f:  # keep the magic, wreck the header and the pages after it
@@ -152,7 +160,7 @@ def test_duplicates_are_counted_once(journal: Journal) -> None:
 def test_add_pending_is_all_or_nothing(
     journal: Journal, monkeypatch: pytest.MonkeyPatch, held: int
 ) -> None:
-    monkeypatch.setattr(journal_module, "_HELD_IDS", held)
+    monkeypatch.setattr(intake_module, "_HELD_IDS", held)
 
     def batches() -> Iterator[tuple[str, list[int]]]:
         yield "00001", [1, 2]
@@ -161,7 +169,7 @@ def test_add_pending_is_all_or_nothing(
 
     with pytest.raises(OSError, match="disk went away"):
         journal.add_pending(batches())
-    assert journal.count_pending() == 0
+    assert count_pending(journal) == 0
     assert journal.campaigns() == []
     assert journal.add_pending([("00009", [3])]) == 1
     assert journal.campaigns() == ["00009"]
@@ -169,8 +177,8 @@ def test_add_pending_is_all_or_nothing(
 
 def test_pending_pages_are_keyset_pages(journal: Journal) -> None:
     journal.add_pending([("00001", list(range(25, 0, -1))), ("00002", [1, 2, 3])])
-    journal.record_outcomes(
-        [JournalUpdate("00001", i, "removed", 10.0, record_id=i) for i in (4, 5, 11)]
+    record_outcomes(
+        journal, [JournalUpdate("00001", i, "removed", 10.0, record_id=i) for i in (4, 5, 11)]
     )
     pages = []
     after = 0
@@ -185,14 +193,14 @@ def test_pending_pages_are_keyset_pages(journal: Journal) -> None:
 
 def test_outcomes_update_attempts_times_and_flags(journal: Journal) -> None:
     journal.add_pending([("00001", [7, 8])])
-    journal.record_outcomes(
-        [JournalUpdate("00001", 7, "pending", 100.0, answer_lost=True, detail="timed out")]
+    record_outcomes(
+        journal, [JournalUpdate("00001", 7, "pending", 100.0, answer_lost=True, detail="timed out")]
     )
-    journal.record_outcomes([JournalUpdate("00001", 7, "pending", 110.0, in_call=True)])
-    journal.record_outcomes([JournalUpdate("00001", 7, "pending", 120.0, in_call=True)])
-    journal.record_outcomes([JournalUpdate("00001", 7, "not_found", 130.0)])
+    record_outcomes(journal, [JournalUpdate("00001", 7, "pending", 110.0, in_call=True)])
+    record_outcomes(journal, [JournalUpdate("00001", 7, "pending", 120.0, in_call=True)])
+    record_outcomes(journal, [JournalUpdate("00001", 7, "not_found", 130.0)])
 
-    row = journal.record("00001", 7)
+    row = record(journal, "00001", 7)
     assert row is not None
     assert row.state == "not_found"
     assert row.attempts == 4
@@ -203,23 +211,24 @@ def test_outcomes_update_attempts_times_and_flags(journal: Journal) -> None:
     assert row.detail == "timed out"  # None keeps the last unexpected detail
     assert row.record_id is None
 
-    untouched = journal.record("00001", 8)
+    untouched = record(journal, "00001", 8)
     assert untouched is not None
     assert (untouched.state, untouched.attempts, untouched.first_attempt_at) == ("pending", 0, None)
     assert untouched.answer_lost is False
-    assert journal.record("00001", 999) is None
+    assert record(journal, "00001", 999) is None
 
 
 def test_one_group_of_outcomes_in_one_call(journal: Journal) -> None:
     journal.add_pending([("00001", [1, 2, 3])])
-    journal.record_outcomes(
+    record_outcomes(
+        journal,
         [
             JournalUpdate("00001", 1, "removed", 5.0, record_id=5235),
             JournalUpdate("00001", 2, "in_call", 5.0, in_call=True),
             JournalUpdate("00001", 3, "failed", 5.0, detail='{"http_status": 418}'),
-        ]
+        ],
     )
-    rows = [journal.record("00001", i) for i in (1, 2, 3)]
+    rows = [record(journal, "00001", i) for i in (1, 2, 3)]
     assert [(r.state, r.record_id, r.first_call_at, r.detail) for r in rows if r] == [
         ("removed", 5235, None, None),
         ("in_call", None, 5.0, None),
@@ -230,32 +239,34 @@ def test_one_group_of_outcomes_in_one_call(journal: Journal) -> None:
 def test_outcome_for_an_unknown_record_changes_nothing(journal: Journal) -> None:
     journal.add_pending([("00001", [1])])
     with pytest.raises(JournalError, match="1 of 2 outcomes"):
-        journal.record_outcomes(
+        record_outcomes(
+            journal,
             [
                 JournalUpdate("00001", 1, "removed", 1.0),
                 JournalUpdate("00001", 2, "removed", 1.0),
-            ]
+            ],
         )
     with pytest.raises(JournalError, match="unknown campaign"):
-        journal.record_outcomes([JournalUpdate("99999", 1, "removed", 1.0)])
-    row = journal.record("00001", 1)
+        record_outcomes(journal, [JournalUpdate("99999", 1, "removed", 1.0)])
+    row = record(journal, "00001", 1)
     assert row is not None
     assert (row.state, row.attempts) == ("pending", 0)
 
 
 def test_reset_for_resume(journal: Journal) -> None:
     journal.add_pending([("00001", [1, 2, 3, 4, 5])])
-    journal.record_outcomes(
+    record_outcomes(
+        journal,
         [
             JournalUpdate("00001", 1, "removed", 1.0, record_id=11),
             JournalUpdate("00001", 2, "not_found", 1.0),
             JournalUpdate("00001", 3, "in_call", 1.0, in_call=True),
             JournalUpdate("00001", 4, "failed", 1.0, detail="boom"),
             JournalUpdate("00001", 5, "pending", 1.0, in_call=True),
-        ]
+        ],
     )
     assert journal.reset_for_resume() == 2
-    states = {i: journal.record("00001", i) for i in range(1, 6)}
+    states = {i: record(journal, "00001", i) for i in range(1, 6)}
     assert {i: r.state for i, r in states.items() if r} == {
         1: "removed",
         2: "not_found",
@@ -265,15 +276,16 @@ def test_reset_for_resume(journal: Journal) -> None:
     }
     assert all(r is not None and r.attempts == 1 for r in states.values())
     assert all(r is not None and r.first_call_at is None for r in states.values())
-    assert journal.count_pending() == 3
+    assert count_pending(journal) == 3
     assert journal.reset_for_resume() == 0
 
 
 def test_counts_include_every_state(journal: Journal) -> None:
     assert journal.counts() == {}
     journal.add_pending([("00001", [1, 2, 3]), ("00002", [1])])
-    journal.record_outcomes(
-        [JournalUpdate("00001", 1, "removed", 1.0), JournalUpdate("00001", 2, "failed", 1.0)]
+    record_outcomes(
+        journal,
+        [JournalUpdate("00001", 1, "removed", 1.0), JournalUpdate("00001", 2, "failed", 1.0)],
     )
     assert journal.counts() == {
         "00001": {"pending": 1, "removed": 1, "not_found": 0, "in_call": 0, "failed": 1},
@@ -284,8 +296,9 @@ def test_counts_include_every_state(journal: Journal) -> None:
 
 def test_ids_in_states_streams_by_campaign_then_id(journal: Journal) -> None:
     journal.add_pending([("00002", [30, 10]), ("00001", list(range(1, 25_001)))])
-    journal.record_outcomes(
-        [JournalUpdate("00002", 10, "failed", 1.0), JournalUpdate("00001", 7, "in_call", 1.0)]
+    record_outcomes(
+        journal,
+        [JournalUpdate("00002", 10, "failed", 1.0), JournalUpdate("00001", 7, "in_call", 1.0)],
     )
     assert list(journal.ids_in_states(["failed", "in_call"])) == [("00001", 7), ("00002", 10)]
     pending = journal.ids_in_states(["pending"], campaign="00001")
@@ -311,13 +324,13 @@ def test_read_only_open_refuses_writes(path: Path) -> None:
     with Journal.open(path) as j:
         for write in (
             lambda: j.add_pending([("00001", [2])]),
-            lambda: j.record_outcomes([JournalUpdate("00001", 1, "removed", 1.0)]),
+            lambda: record_outcomes(j, [JournalUpdate("00001", 1, "removed", 1.0)]),
             j.reset_for_resume,
             lambda: j.set_meta("x", 1),
         ):
             with pytest.raises(JournalError, match="read-only"):
                 write()
-        assert j.count_pending() == 1
+        assert count_pending(j) == 1
 
 
 def test_second_writer_is_refused_naming_the_holder(path: Path) -> None:
@@ -328,9 +341,9 @@ def test_second_writer_is_refused_naming_the_holder(path: Path) -> None:
         with pytest.raises(JournalError, match=f"pid {os.getpid()}"):
             Journal.create(path, SETTINGS)
         with Journal.open(path) as reader:  # reading needs no lock
-            assert reader.count_pending() == 1
+            assert count_pending(reader) == 1
     with Journal.open(path, write=True) as again:
-        assert again.count_pending() == 1
+        assert count_pending(again) == 1
 
 
 def test_readers_see_campaigns_added_after_they_opened(journal: Journal, path: Path) -> None:
@@ -343,7 +356,7 @@ def test_readers_see_campaigns_added_after_they_opened(journal: Journal, path: P
 
 def test_records_view_is_readable_in_the_shell(journal: Journal, path: Path) -> None:
     journal.add_pending([("00001", [42])])
-    journal.record_outcomes([JournalUpdate("00001", 42, "removed", 0.5, record_id=9)])
+    record_outcomes(journal, [JournalUpdate("00001", 42, "removed", 0.5, record_id=9)])
     con = sqlite3.connect(path)
     row = con.execute(
         "SELECT campaign, customer_id, state, record_id, attempts, first_attempt FROM records_view"
@@ -355,10 +368,10 @@ def test_records_view_is_readable_in_the_shell(journal: Journal, path: Path) -> 
 KILLED_WRITER = textwrap.dedent(
     """
     import sys, time
-    from bulkremove.journal import Journal, JournalUpdate
+    from bulkremove.journal import Journal, OutcomeGroup
 
     journal = Journal.open(sys.argv[1], write=True)
-    journal.record_outcomes([JournalUpdate("00001", 5, "removed", 12.5, record_id=77)])
+    journal.record_groups([OutcomeGroup("00001", [5], "removed", 12.5, [77])])
     print("committed", flush=True)
     time.sleep(60)
     """
@@ -384,17 +397,17 @@ def test_a_committed_outcome_survives_sigkill(path: Path) -> None:
         proc.kill()
         proc.wait()
     with Journal.open(path, write=True) as j:  # the dead process's lock went with it
-        row = j.record("00001", 5)
+        row = record(j, "00001", 5)
         assert row is not None
         assert (row.state, row.record_id, row.attempts) == ("removed", 77, 1)
-        assert j.count_pending() == 1
+        assert count_pending(j) == 1
 
 
 def test_id_widths_count_ids_by_length_in_the_states_asked(path: Path) -> None:
     with Journal.create(path, {}) as journal:
         journal.add_pending([("00001", [7, 42, 99, 100, 5_000_000, 10**17]), ("00002", [1])])
-        journal.record_outcomes([JournalUpdate("00001", 42, "removed", 1.0)])
-        journal.record_outcomes([JournalUpdate("00001", 100, "failed", 1.0)])
+        record_outcomes(journal, [JournalUpdate("00001", 42, "removed", 1.0)])
+        record_outcomes(journal, [JournalUpdate("00001", 100, "failed", 1.0)])
         assert journal.id_widths(["pending"], "00001") == {1: 1, 2: 1, 7: 1, 18: 1}
         assert journal.id_widths(["pending", "failed"], "00001") == {1: 1, 2: 1, 3: 1, 7: 1, 18: 1}
         assert journal.id_widths(["pending"], "00002") == {1: 1}
@@ -404,49 +417,12 @@ def test_id_widths_count_ids_by_length_in_the_states_asked(path: Path) -> None:
         assert journal.id_widths(["pending"], "00001") == {2: 1, 4: 1, 7: 1, 18: 1}
 
 
-def old_journal(path: Path, version: int, rows: str) -> None:
-    """A journal of schema ``version`` as that version made it, holding ``rows`` (SQL)."""
-    from bulkremove import journal as journal_module
-
-    upgrades = "".join(journal_module._UPGRADES[v] for v in range(2, version + 1))
-    path.parent.mkdir(parents=True)
-    con = sqlite3.connect(path, isolation_level=None)
-    con.executescript(
-        f"BEGIN;{journal_module._SCHEMA}{upgrades}"
-        f"INSERT INTO campaigns (id, campaign) VALUES (1, '00001');{rows}"
-        f"PRAGMA user_version = {version};COMMIT;"
-    )
-    con.close()
-
-
-def test_a_schema_1_journal_is_read_as_it_is_and_upgraded_when_resumed(path: Path) -> None:
-    old_journal(
-        path,
-        1,
-        "INSERT INTO records (campaign_key, customer_id, state, record_id, attempts)"
-        " VALUES (1, 5, 1, 55, 1), (1, 6, 0, NULL, 0), (1, 7, 0, NULL, 0);",
-    )
-    with Journal.open(path) as old:  # read-only: left as it is
-        assert old.version == 1
-        assert old.record("00001", 5).record_id == 55  # type: ignore[union-attr]
-    with Journal.open(path, write=True) as resumed:
-        assert resumed.version == SCHEMA_VERSION
-        resumed.record_groups([OutcomeGroup("00001", [6, 7], "removed", 1.0, [66, 77], run=True)])
-        assert [resumed.record("00001", i).record_id for i in (5, 6, 7)] == [55, 66, 77]  # type: ignore[union-attr]
-        exported = [r.record_id for r in resumed.records_in_states(["removed"])]
-        assert exported == [55, 66, 77]
-    with sqlite3.connect(path) as shell:  # what a user of the sqlite3 shell sees
-        rows = shell.execute("SELECT customer_id, record_id FROM records_view").fetchall()
-        assert rows == [(5, 55), (6, 66), (7, 77)]
-        assert shell.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-
-
 def test_record_ids_are_kept_per_answer_and_none_keeps_the_one_before(journal: Journal) -> None:
     journal.add_pending([("00001", [1, 2, 3])])
     journal.record_groups([OutcomeGroup("00001", [1, 2], "removed", 1.0, [11, 22])])
     # an answer with no usable record id for 2 and 3 leaves what was known
     journal.record_groups([OutcomeGroup("00001", [2, 3], "removed", 2.0, [None, 33])])
-    assert [journal.record("00001", i).record_id for i in (1, 2, 3)] == [11, 22, 33]  # type: ignore[union-attr]
+    assert [record(journal, "00001", i).record_id for i in (1, 2, 3)] == [11, 22, 33]  # type: ignore[union-attr]
     (kept,) = journal._con.execute("SELECT count(*) FROM removals").fetchone()
     assert kept == 2  # one row per answer, not per record
 
@@ -481,12 +457,12 @@ def test_a_removed_run_is_one_row_and_every_reader_sees_its_records_removed(path
             for j in (journal, reader):
                 assert j.counts()["00001"]["removed"] == 6
                 assert j.counts()["00001"]["pending"] == 4
-                assert j.count_pending() == 4
-                assert j.record("00001", 4) == JournalRecord(
+                assert count_pending(j) == 4
+                assert record(j, "00001", 4) == JournalRecord(
                     "00001", 4, "removed", 40, 1, 5.0, 5.0, None, False, None
                 )
-                assert j.record("00001", 10).record_id == 100  # type: ignore[union-attr]
-                assert j.record("00001", 7).state == "pending"  # type: ignore[union-attr]
+                assert record(j, "00001", 10).record_id == 100  # type: ignore[union-attr]
+                assert record(j, "00001", 7).state == "pending"  # type: ignore[union-attr]
                 assert j.pending_page("00001", 0, 3) == [1, 2, 7]
                 assert [i for _, i in j.ids_in_states(["removed"])] == [*ids, 9, 10]
                 exported = [r.record_id for r in j.records_in_states(["removed"])]
@@ -507,25 +483,3 @@ def test_opening_a_journal_to_write_folds_its_removed_runs(path: Path) -> None:
         with sqlite3.connect(path) as shell:
             assert shell.execute("SELECT lo, hi FROM removals").fetchall() == [(None, None)]
         assert list(resumed.records_in_states(STATES)) == before
-
-
-def test_a_schema_2_journal_is_read_as_it_is_and_upgraded_when_resumed(path: Path) -> None:
-    old_journal(
-        path,
-        2,
-        """INSERT INTO removals (id, campaign_key, record_ids) VALUES (1, 1, '{"5":55}');"""
-        "INSERT INTO records (campaign_key, customer_id, state, attempts, removal)"
-        " VALUES (1, 5, 1, 1, 1), (1, 6, 0, 0, NULL), (1, 7, 0, 0, NULL);",
-    )
-    with Journal.open(path) as old:
-        assert old.version == 2
-        assert old.record("00001", 5).record_id == 55  # type: ignore[union-attr]
-        assert old.counts()["00001"]["pending"] == 2
-        assert old.pending_page("00001", 0, 5) == [6, 7]
-    with Journal.open(path, write=True) as resumed:
-        assert resumed.version == SCHEMA_VERSION == 3
-        resumed.record_groups([OutcomeGroup("00001", [6, 7], "removed", 1.0, [66, 77], run=True)])
-        assert resumed.counts()["00001"]["removed"] == 3
-    with sqlite3.connect(path) as shell:
-        rows = shell.execute("SELECT customer_id, state, record_id FROM records_view").fetchall()
-    assert rows == [(5, "removed", 55), (6, "removed", 66), (7, "removed", 77)]

@@ -1,12 +1,23 @@
 from __future__ import annotations
 
+import dataclasses
 import os
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from bulkremove.errors import ConfigError
-from bulkremove.settings import KEYS, Settings, load_settings, require_api
+from bulkremove.settings import (
+    ENV_PREFIX,
+    KEYS,
+    TABLE,
+    Settings,
+    load_settings,
+    require_api,
+    stored_layer,
+    with_stored,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -146,19 +157,71 @@ def test_require_api_names_what_is_missing() -> None:
         require_api(Settings(base_url="http://h/api", username="u"))
 
 
-def test_example_config_documents_every_key_with_its_default() -> None:
-    import tomllib
-
-    text = (ROOT / "config.example.toml").read_text()
-    for key in KEYS:
-        assert f"\n# {key} = " in f"\n{text}" or f"\n{key} = " in f"\n{text}", key
-    # Uncommented, the example's values are the defaults and load cleanly.
-    uncommented = "\n".join(
-        line[2:] for line in text.splitlines() if line.startswith("# ") and " = " in line
-    )
-    data = tomllib.loads(uncommented)
+def test_the_table_is_the_dataclass() -> None:
+    fields = [f.name for f in dataclasses.fields(Settings) if f.name != "sources"]
+    assert list(KEYS) == fields
     defaults = Settings()
-    assert set(data) == set(KEYS)
-    for key, value in data.items():
-        if "No default." not in text.split(f"# {key} = ")[0].rsplit("\n", 2)[-2]:
-            assert getattr(defaults, key) == value, key
+    for name, row in TABLE.items():
+        assert row.name == name
+        assert getattr(defaults, name) == row.default, name
+        assert row.env == ENV_PREFIX + name.upper()
+        assert row.help and row.rule.allowed, name
+        assert row.flag.startswith("--"), name
+    assert [row.name for row in TABLE.values() if row.secret] == ["password"]
+    assert "hunter2" not in repr(Settings(password="hunter2"))
+
+
+def test_every_key_is_read_from_its_environment_variable() -> None:
+    for name, row in TABLE.items():
+        if row.default in (None, "") or row.secret:
+            continue
+        settings, _ = load_settings({}, {row.env: str(row.default)})
+        assert getattr(settings, name) == row.default, name
+        assert settings.sources[name] == f"env {row.env}"
+
+
+def test_example_config_lists_every_key_with_its_default_and_nothing_else() -> None:
+    text = (ROOT / "config.example.toml").read_text()
+    lines = text.splitlines()
+    # Uncommented, the example's values load cleanly.
+    settings_lines = [i for i, line in enumerate(lines) if line.startswith("# ") and " = " in line]
+    data = tomllib.loads("\n".join(lines[i][2:] for i in settings_lines))
+    assert list(data) == [key for key in data if key in TABLE], "unknown keys in the example"
+    assert set(data) == set(KEYS), "keys missing from the example"
+    for i in settings_lines:
+        key = lines[i][2:].split(" = ")[0]
+        row = TABLE[key]
+        explained = lines[i - 1]
+        assert explained.startswith("# ") and " = " not in explained, f"{key} has no comment"
+        if row.default in (None, ""):
+            assert "No default." in explained, key
+        else:
+            assert data[key] == row.default, key
+    stored_layer(data)  # every example value passes its check
+
+
+def test_stored_layer_checks_and_leaves_out_consent_secrets_and_unknown_keys() -> None:
+    stored = {
+        "rate": 3,
+        "assume_yes": True,
+        "password": "x",
+        "gone_in_this_version": 1,
+        "max_delete": None,
+    }
+    assert stored_layer(stored) == {"rate": 3.0}
+    with pytest.raises(ConfigError, match=r"rate = 0 \(from the journal's settings\)"):
+        stored_layer({"rate": 0})
+    settings, _ = load_settings({"concurrency": 2}, {}, stored={"rate": 3, "concurrency": 5})
+    assert (settings.rate, settings.concurrency, settings.assume_yes) == (3.0, 2, False)
+    assert settings.sources["rate"] == "journal"
+
+
+def test_with_stored_keeps_what_the_library_caller_chose() -> None:
+    stored = {"rate": 3.0, "concurrency": 5, "max_attempts": 2, "assume_yes": True}
+    mine, _ = load_settings({"max_attempts": 4}, {})
+    merged = with_stored(Settings(concurrency=2, max_attempts=mine.max_attempts), stored)
+    assert (merged.rate, merged.concurrency, merged.max_attempts) == (3.0, 2, 4)
+    assert merged.assume_yes is False
+    assert merged.sources == {"rate": "journal"}
+    assert with_stored(mine, stored).max_attempts == 4, "a source marks a choice"
+    assert with_stored(mine, {}) is mine

@@ -1,0 +1,64 @@
+"""The command line: parsing, dispatch, output, and the mapping of errors to exit codes.
+
+Exit codes: 0 every record removed or not found; 1 internal error (a bug: one line, or the
+traceback with ``--debug``); 2 refused before anything was sent (usage, configuration, input,
+journal, ``--max-delete``, no confirmation); 3 aborted by a fatal API answer; 4 finished with
+records left ``in_call``, ``failed`` or ``pending``; 130 interrupted by SIGINT or SIGTERM.
+
+This package owns the terminal: ``parser`` the grammar, one module per command family (``run``,
+``journals``, ``demo``), ``question`` the confirmation, ``output`` every line printed for people.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import NoReturn
+
+from bulkremove.cli.output import fail
+from bulkremove.cli.parser import build_parser
+from bulkremove.errors import FatalApiError
+from bulkremove.exits import EXIT_INTERNAL, EXIT_INTERRUPTED, exit_code_for_error
+
+__all__ = ["build_parser", "console", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``export ... | head``): nothing more to say to anyone.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_INTERNAL
+    except Exception as group:
+        exc = _leaf(group)
+        code = exit_code_for_error(exc)
+        if args.debug:
+            traceback.print_exception(group)
+        if code == EXIT_INTERNAL:
+            hint = "" if args.debug else "; run with --debug for the traceback"
+            fail(f"internal error: {type(exc).__name__}: {exc}{hint}")
+        elif isinstance(exc, FatalApiError):
+            fail(f"aborted: {exc}")
+        else:
+            fail(str(exc))
+        return code
+    return code
+
+
+def console() -> NoReturn:
+    """The ``bulkremove`` command: :func:`main`, then exit with its code."""
+    sys.exit(main())
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The first exception inside (nested) exception groups."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc

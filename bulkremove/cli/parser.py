@@ -1,0 +1,221 @@
+"""The command line's grammar: the commands, their options, and the ``run`` flags of every setting.
+
+The settings' flags come from the table of keys (:mod:`bulkremove.settings.keys`): every key is
+a flag of ``run``, grouped by the sections of ``config.example.toml``; the password's flag is
+hidden and only refuses.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable
+from typing import Any
+
+from bulkremove._version import __version__
+from bulkremove.cli.demo import demo_command
+from bulkremove.cli.journals import export_command, report_command, runs_command
+from bulkremove.cli.run import run_command
+from bulkremove.report import STATES
+from bulkremove.sandbox import cli as sandbox_cli
+from bulkremove.settings import SECTIONS, TABLE, Key
+
+_RUN_EXAMPLE = """\
+examples:
+  BULKREMOVE_PASSWORD=... bulkremove run --base-url https://acme.thulium.com/api \\
+      --campaign 00001 --input ids.txt --report report.json
+  bulkremove run --config purge.toml --input export.csv --dry-run
+  bulkremove run --config purge.toml --input export.csv --max-delete 50000 --yes
+  bulkremove run --resume bulkremove-runs/20261129T020000Z-00001.sqlite
+
+safety: every run is counted before anything is sent. --dry-run prints the plan and keeps the
+journal, marked dry_run (run --resume JOURNAL sends exactly that plan later). --max-delete N
+refuses a run that would send more than N ids (after dedupe, over all campaigns; for --resume,
+the pending, in_call and failed ids). On a terminal the run asks before sending (answering
+anything but y sends nothing, exit 2); without one it needs --yes or assume_yes = true.
+
+settings: every option outside "what to run" is also a config file key (dashes as underscores)
+and an environment variable BULKREMOVE_<KEY>; a flag wins over the environment, which wins over
+the file. The password is never a flag: BULKREMOVE_PASSWORD, password or password_file.
+
+exit codes: 0 all removed or not found; 1 internal error; 2 refused, nothing sent; 3 aborted
+by the API (401/403/unknown campaign); 4 records left in_call, failed or pending; 130 interrupted
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bulkremove",
+        description="Remove records from Thulium outbound campaigns in bulk.",
+    )
+    parser.add_argument("--version", action="version", version=f"bulkremove {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks, and log at debug level"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_run(commands)
+    _add_report(commands)
+    _add_export(commands)
+    _add_runs(commands)
+    _add_demo(commands)
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="serve a local imitation of the Thulium batch-delete API",
+        description="Serve a local imitation of the Thulium batch-delete API, for rehearsals "
+        "and tests.",
+        epilog="example:\n  bulkremove sandbox --port 8080 --campaign 00001=1-100000",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sandbox_cli.add_arguments(sandbox)
+    sandbox.set_defaults(handler=sandbox_cli.run)
+    for sub in commands.choices.values():
+        # --debug also after the command; SUPPRESS keeps the global one when not given here
+        sub.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        )
+    return parser
+
+
+def add_setting_flags(parser: Any, keys: Iterable[Key]) -> None:
+    """One flag per key, converted and offered as the key's rule says; absent is None."""
+    for key in keys:
+        help = key.help.replace("%", "%%")
+        if key.secret:
+            # Hidden, and there so that --password is refused by name, not taken as a prefix
+            # of --password-file.
+            parser.add_argument(*key.options, dest=key.name, help=argparse.SUPPRESS)
+            continue
+        if key.rule.kind is bool:
+            if key.options[-1] != "--" + key.name.replace("_", "-"):
+                # a flag of its own name (--yes) only turns the key on
+                parser.add_argument(
+                    *key.options, dest=key.name, action="store_const", const=True, help=help
+                )
+                continue
+            shown = "on" if key.default else "off"
+            parser.add_argument(
+                *key.options,
+                dest=key.name,
+                action=argparse.BooleanOptionalAction,
+                help=f"{help} (default {shown})",
+            )
+            continue
+        if key.default not in (None, ""):
+            shown = f"{key.default:g}" if isinstance(key.default, float) else str(key.default)
+            help += f" (default {shown})"
+        parser.add_argument(
+            *key.options,
+            dest=key.name,
+            type=key.rule.kind,
+            choices=key.rule.choices or None,
+            metavar=None if key.rule.choices else key.metavar,
+            help=help,
+        )
+
+
+def _add_run(commands: Any) -> None:
+    run = commands.add_parser(
+        "run",
+        help="remove the records listed in input files",
+        description="Remove the customer ids listed in the input files from outbound campaigns. "
+        "The password comes from BULKREMOVE_PASSWORD, the config file, or password_file.",
+        epilog=_RUN_EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    what = run.add_argument_group("what to run")
+    what.add_argument(
+        "--input",
+        dest="inputs",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="ids, one per line, or a .csv with customer_id[,campaign_id]; - is stdin; repeatable",
+    )
+    what.add_argument("--config", metavar="FILE", help="TOML settings (see config.example.toml)")
+    what.add_argument("--journal", metavar="PATH", help="journal file to create")
+    what.add_argument("--resume", metavar="JOURNAL", help="continue the run of this journal")
+    what.add_argument("--report", metavar="PATH", help="write the JSON report here (- stdout)")
+    what.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="read, validate, dedupe and count; print the plan; send nothing. The journal is "
+        "kept, marked dry_run: run --resume JOURNAL sends that plan",
+    )
+    for section in SECTIONS:
+        group = run.add_argument_group(section)
+        add_setting_flags(group, [key for key in TABLE.values() if key.section == section])
+    run.set_defaults(handler=run_command)
+
+
+def _add_report(commands: Any) -> None:
+    report = commands.add_parser(
+        "report",
+        help="print the JSON report of a journal",
+        description="Print the JSON report of a journal, finished or not.",
+        epilog="example:\n  bulkremove report bulkremove-runs/20261129T020000Z-00001.sqlite",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument("journal", metavar="JOURNAL", help="the journal file of a run")
+    report.set_defaults(handler=report_command)
+
+
+def _add_export(commands: Any) -> None:
+    export = commands.add_parser(
+        "export",
+        help="print a journal's records: ids to feed back (txt), or outcomes (csv, jsonl)",
+        description="Print the records of a journal. txt (the default): the customer ids in the "
+        "given states, one per line, ready to be fed back as input; --state is required. csv "
+        "(with a header) and jsonl: one row per record with campaign_id, customer_id, state, "
+        "record_id, attempts and last_error (the raw answer or reason); every state when "
+        "--state is not given. Rows are streamed, by campaign then id.",
+        epilog="examples:\n"
+        "  bulkremove export run.sqlite --state in_call --state failed >retry.txt\n"
+        "  bulkremove export run.sqlite --format csv >results.csv\n"
+        "  bulkremove export run.sqlite --format jsonl --state failed >errors.jsonl",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    export.add_argument("journal", metavar="JOURNAL", help="the journal file of a run")
+    export.add_argument(
+        "--state",
+        action="append",
+        choices=STATES,
+        help="repeatable; required for txt, all states by default for csv and jsonl",
+    )
+    export.add_argument("--campaign", help="only this campaign")
+    export.add_argument(
+        "--format", choices=("txt", "csv", "jsonl"), default="txt", help="default txt"
+    )
+    export.set_defaults(handler=export_command)
+
+
+def _add_runs(commands: Any) -> None:
+    runs = commands.add_parser(
+        "runs",
+        help="list the journals in a folder with their state and counts",
+        description="List the journals (*.sqlite) in DIR, oldest first: campaigns, start time, "
+        "state (running, finished, interrupted, aborted, dry run; a journal that says running "
+        "while no process holds it is interrupted), exit code, and records per state.",
+        epilog="examples:\n  bulkremove runs\n  bulkremove runs /var/lib/bulkremove --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    runs.add_argument(
+        "dir", metavar="DIR", nargs="?", help="folder of journals (default: journal_dir)"
+    )
+    runs.add_argument("--config", metavar="FILE", help="TOML settings, for journal_dir")
+    runs.add_argument("--json", action="store_true", help="a JSON list instead of a table")
+    runs.set_defaults(handler=runs_command)
+
+
+def _add_demo(commands: Any) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="run a whole removal against a built-in sandbox",
+        description="Start the sandbox on a free loopback port with 200,000 records (about 1%% "
+        "in calls that end within seconds), write the id list, run the real engine with a real "
+        "journal against it, and print the report.",
+        epilog="example:\n  bulkremove demo --records 50000",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    demo.add_argument("--records", type=int, default=200_000, help="records in the sandbox")
+    demo.add_argument("--dir", default="bulkremove-demo", help="where the ids and journal go")
+    add_setting_flags(demo, [TABLE["log_format"], TABLE["log_level"]])
+    demo.set_defaults(handler=demo_command)

@@ -1,0 +1,85 @@
+"""``bulkremove run``: settings from the layers, then plan, consent, sending and the report."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from bulkremove.cli.output import configure_logs, say, write_json
+from bulkremove.cli.question import confirmer
+from bulkremove.errors import UsageError
+from bulkremove.exits import EXIT_OK
+from bulkremove.progress import LogProgress, ProgressSink
+from bulkremove.report import summary_lines
+from bulkremove.settings import TABLE, Settings, load_settings
+
+if TYPE_CHECKING:
+    from bulkremove.plan import Plan
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from bulkremove.plan import Plan
+    from bulkremove.remover import BulkRemover
+    from bulkremove.resume import stored_settings
+
+    if args.resume and args.inputs:
+        raise UsageError("--resume continues a journal's own records: give no --input")
+    if not args.resume and not args.inputs:
+        raise UsageError("give at least one --input FILE (or - for stdin), or --resume JOURNAL")
+    stored = stored_settings(args.resume) if args.resume else None
+    flags = {name: getattr(args, name) for name in TABLE}
+    if args.debug:
+        flags["log_level"] = "debug"
+    settings, warnings = load_settings(flags, os.environ, args.config, stored=stored)
+    configure_logs(settings.log_format, settings.log_level)
+    say(f"bulkremove: warning: {warning}" for warning in warnings)
+    remover = BulkRemover(
+        settings,
+        confirm=confirmer(settings),
+        progress=_progress_sinks(settings),
+        handle_signals=True,
+    )
+
+    async def go() -> Any:
+        async with remover:
+            if args.dry_run:
+                return await remover.plan(args.inputs, journal=args.journal, resume=args.resume)
+            if args.resume:
+                return await remover.resume(args.resume)
+            return await remover.run(args.inputs, journal=args.journal)
+
+    outcome = anyio.run(go)
+    if isinstance(outcome, Plan):
+        return _dry_run_done(outcome, args.report)
+    say(summary_lines(outcome.report))
+    if args.report:
+        write_json(outcome.report, args.report)
+    return int(outcome.exit_code)
+
+
+def _progress_sinks(settings: Settings) -> list[ProgressSink]:
+    if sys.stderr.isatty():
+        from bulkremove.display import LiveDisplay
+
+        return [LiveDisplay()]
+    return [LogProgress(settings.progress_interval)]
+
+
+def _dry_run_done(plan: Plan, report: str | None) -> int:
+    say(plan.lines())
+    if plan.resumed:
+        say(["dry run: nothing sent; the journal is unchanged"])
+    else:
+        say(
+            [
+                "dry run: nothing sent; the journal is kept, marked dry_run: "
+                f"bulkremove run --resume {plan.journal} sends this plan"
+            ]
+        )
+    if report:
+        write_json({"dry_run": True, "plan": plan.as_dict()}, report)
+    return EXIT_OK

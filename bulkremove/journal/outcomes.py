@@ -1,0 +1,178 @@
+"""Outcomes: what answers gave each record, written by group commit.
+
+The engine hands over the outcomes of many answers at once, as :class:`OutcomeGroup` values
+(one per answer and outcome, its ids one list), and :meth:`Outcomes.record_groups` applies them
+in one transaction: one statement per group, its ids passed as one JSON text that SQLite walks in
+C with the GIL released, instead of Python binding a row per record. A group of fresh ids all
+removed is kept as a removed run (see :mod:`bulkremove.journal.spans`); one of fresh ids with
+another outcome is updated by range.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any, cast
+
+from bulkremove.errors import JournalError
+from bulkremove.journal.connection import json_ids, json_object
+from bulkremove.journal.records import CODE, FAILED, IN_CALL, PENDING, REMOVED, OutcomeGroup
+from bulkremove.journal.spans import WHERE_RUN, Spans
+
+# ?1 state, ?2 at, ?3 in_call, ?4 answer_lost, ?5 detail, ?6 campaign_key, ?7 ids (JSON array)
+_SET = """
+    state = ?1,
+    attempts = attempts + 1,
+    first_attempt_at = coalesce(first_attempt_at, ?2),
+    last_attempt_at = ?2,
+    first_call_at = CASE WHEN ?3 THEN coalesce(first_call_at, ?2) ELSE first_call_at END,
+    answer_lost = answer_lost OR ?4,
+    detail = coalesce(?5, detail)"""
+# Which records a group's statement updates: its ids, passed as one JSON array, or a run of them
+# by its first and last id (?7, ?8): every pending record in between, walked in key order.
+_WHERE_IDS = "campaign_key = ?6 AND customer_id IN (SELECT value FROM json_each(?7))"
+# With record ids, the group's ``{customer id: record id}`` is kept as one row of ``removals``
+# (?9 its id), which each record points to: no row per record is written for them.
+_SET_REMOVAL = ",\n    removal = ?9"
+# (run, with record ids) -> statement
+_UPDATES = {
+    (run, with_ids): f"UPDATE records SET {_SET}{_SET_REMOVAL if with_ids else ''}"
+    f" WHERE {WHERE_RUN if run else _WHERE_IDS}"
+    for run in (False, True)
+    for with_ids in (False, True)
+}
+_ADD_REMOVAL = "INSERT INTO removals (campaign_key, record_ids) VALUES (?, ?)"
+
+
+class Outcomes(Spans):
+    """The part of a journal that records outcomes, and puts records back for a resume."""
+
+    def record_groups(self, groups: Sequence[OutcomeGroup]) -> dict[str, int]:
+        """Apply ``groups`` in order, in one transaction: durable once this returns.
+
+        A record may be in several groups (two tries of one batch); within a group ids are
+        distinct. Returns how many records each state was given. Raises JournalError, changing
+        nothing, if any group names a record not in the journal.
+        """
+        self._check_writable()
+        if not groups:
+            return {}
+        keyed: list[tuple[Any, ...]] = []
+        try:
+            for g in groups:
+                key, code = self._keys[g.campaign], CODE[g.state]
+                parts = _with_record_ids_apart(g.ids, g.record_ids)
+                run = g.run and len(parts) == 1 and len(g.ids) > 1
+                for ids, record_ids in parts:
+                    keyed.append(
+                        (key, code, g.at, g.in_call, g.answer_lost, g.detail, ids, record_ids, run)
+                    )
+        except KeyError as exc:
+            raise JournalError(f"outcome for unknown campaign or state {exc}") from exc
+        expected = sum(len(g.ids) for g in groups)
+        con = self._con
+        with self._failing("recording outcomes"):
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                changed = 0  # records given an outcome
+                for key, code, at, in_call, lost, detail, ids, record_ids, run in keyed:
+                    plain = code == REMOVED and not in_call and not lost and detail is None
+                    if run and record_ids is not None and plain and self._may_defer(key, ids):
+                        if self._is_run(key, ids):
+                            self._keep_run(key, ids, record_ids, at)
+                            changed += len(ids)
+                            continue
+                    else:
+                        self._fold_holding(key, ids)
+                    removal = None
+                    if record_ids is not None:
+                        mapping = json_object(dict(zip(ids, record_ids, strict=True)))
+                        removal = con.execute(_ADD_REMOVAL, (key, mapping)).lastrowid
+                    if run:
+                        by_range = self._update_run(
+                            key, code, at, in_call, lost, detail, ids, removal
+                        )
+                        if by_range is not None:
+                            changed += by_range
+                            continue
+                    params: tuple[Any, ...] = (code, at, in_call, lost, detail, key, json_ids(ids))
+                    if removal is not None:
+                        params += (None, removal)  # ?8 is unused here
+                    changed += con.execute(_UPDATES[False, removal is not None], params).rowcount
+                if changed != expected:
+                    raise JournalError(
+                        f"{expected - changed} of {expected} outcomes name records"
+                        " that are not in the journal"
+                    )
+                con.execute("COMMIT")
+            except BaseException:
+                con.rollback()
+                self._load_unfolded()
+                raise
+        by_state: dict[str, int] = {}
+        for group in groups:
+            by_state[group.state] = by_state.get(group.state, 0) + len(group.ids)
+        return by_state
+
+    def reset_for_resume(self) -> int:
+        """Put ``in_call`` and ``failed`` records back to ``pending``; return how many.
+
+        Attempts are kept. ``first_call_at`` is cleared on every record that will be tried again,
+        so a resumed run gives each call a fresh deadline.
+        """
+        self._check_writable()
+        self.fold_runs()
+        con = self._con
+        with self._failing("resetting records for resume"):
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                moved = con.execute(
+                    "UPDATE records SET state = ?, first_call_at = NULL WHERE state IN (?, ?)",
+                    (PENDING, IN_CALL, FAILED),
+                ).rowcount
+                con.execute(
+                    "UPDATE records SET first_call_at = NULL"
+                    " WHERE state = ? AND first_call_at IS NOT NULL",
+                    (PENDING,),
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.rollback()
+                raise
+        return moved
+
+    def _update_run(
+        self,
+        key: int,
+        code: int,
+        at: float,
+        in_call: bool,
+        lost: bool,
+        detail: str | None,
+        ids: Sequence[int],
+        removal: int | None,
+    ) -> int | None:
+        """Update a run of ids by its ends, returning how many rows changed; None, having
+        changed nothing, if it is not one. Walking a range of the key costs SQLite less than
+        looking up each id.
+        """
+        if not self._is_run(key, ids):
+            return None
+        params: tuple[Any, ...] = (code, at, in_call, lost, detail, key, ids[0], ids[-1])
+        if removal is not None:
+            params += (removal,)
+        return int(self._con.execute(_UPDATES[True, removal is not None], params).rowcount)
+
+
+def _with_record_ids_apart(
+    ids: Sequence[int], record_ids: Sequence[int | None] | None
+) -> list[tuple[Sequence[int], Sequence[int] | None]]:
+    """``ids`` with a record id, and those without (whose record id is kept as it was)."""
+    if record_ids is None or record_ids.count(None) == len(record_ids):
+        return [(ids, None)]
+    if None not in record_ids:
+        return [(ids, cast(Sequence[int], record_ids))]
+    known = [r is not None for r in record_ids]
+    with_ids = list(itertools.compress(ids, known))
+    without = [i for i, k in zip(ids, known, strict=True) if not k]
+    return [(with_ids, [r for r in record_ids if r is not None]), (without, None)]

@@ -1,0 +1,189 @@
+"""The journal's one schema, and the opening of its file: DDL, identity, connection, mode.
+
+Readable from the ``sqlite3`` shell::
+
+    meta(key TEXT PRIMARY KEY, value TEXT)          -- every value is JSON
+    campaigns(id INTEGER PRIMARY KEY, campaign TEXT UNIQUE)
+    states(code INTEGER PRIMARY KEY, name TEXT UNIQUE)  -- 0 pending, 1 removed, 2 not_found,
+                                                        -- 3 in_call, 4 failed
+    records(campaign_key, customer_id, state, attempts, first_attempt_at, last_attempt_at,
+            first_call_at, answer_lost, detail, removal)  WITHOUT ROWID,
+            PRIMARY KEY (campaign_key, customer_id)
+    removals(id INTEGER PRIMARY KEY, campaign_key, record_ids TEXT,  -- one row per answer
+             lo, hi, at, n)                         -- a removed run not yet folded
+    records_view                                    -- records as they stand: names, ISO times,
+                                                    -- record ids, removed runs applied
+
+``records`` stores the campaign as a small key into ``campaigns`` and the state as a code, so a row
+of a pending record takes about 20 bytes (10,000,000 rows: about 200 MB). The primary key is how
+duplicates are dropped and gives each campaign's ids in ascending order for keyset pagination.
+Times are unix seconds (REAL). ``attempts`` counts requests that carried the record;
+``first_call_at`` is the first CALL_IN_PROGRESS answer (the engine's call deadline starts there);
+``answer_lost`` says an earlier attempt's answer never arrived, so a later NOT_EXIST may mean that
+attempt removed the record; ``detail`` is the last unexpected answer or reason, verbatim.
+
+Record ids: an answer's ``{customer id: record id}`` is one row of ``removals`` (as JSON), and
+``records.removal`` points each record to it. A ``removals`` row with a range (``lo``..``hi``)
+is a removed run, see :mod:`bulkremove.journal.spans`.
+
+Meta keys written when a journal is made: ``schema_version``, ``tool``, ``tool_version``,
+``created_at`` and ``settings`` (the run's effective settings, never the password). Callers add
+others (input statistics, ``finished_at``, ``exit_code``) with ``Journal.set_meta``.
+
+``PRAGMA application_id`` marks the file as a bulkremove journal and ``PRAGMA user_version``
+holds the schema version. There is one schema: a file of another program, or of another schema
+version (older or newer), is refused, saying which.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from bulkremove._version import __version__
+from bulkremove.errors import JournalError
+from bulkremove.journal.connection import dump
+from bulkremove.journal.records import PENDING, STATES
+from bulkremove.journal.spans import RESOLVED, RESOLVED_FROM
+
+APPLICATION_ID = int.from_bytes(b"BRMJ", "big")
+SCHEMA_VERSION = 4
+TOOL = "bulkremove"
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_WAL_LIMIT = 64 << 20  # bytes the WAL file is cut back to after a checkpoint
+_SORT_THREADS = 2  # helper threads for SQLite's sorter when merging a large ingest
+
+_ISO = "strftime('%Y-%m-%dT%H:%M:%fZ', {}, 'unixepoch')"
+_SCHEMA = f"""
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE campaigns (
+    id       INTEGER PRIMARY KEY,
+    campaign TEXT NOT NULL UNIQUE
+);
+CREATE TABLE states (
+    code INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+INSERT INTO states (code, name) VALUES {", ".join(f"({c}, '{n}')" for c, n in enumerate(STATES))};
+CREATE TABLE removals (
+    id           INTEGER PRIMARY KEY,
+    campaign_key INTEGER NOT NULL REFERENCES campaigns (id),
+    record_ids   TEXT NOT NULL,
+    lo           INTEGER,
+    hi           INTEGER,
+    at           REAL,
+    n            INTEGER
+);
+CREATE INDEX removed_runs ON removals (campaign_key, hi) WHERE hi IS NOT NULL;
+CREATE TABLE records (
+    campaign_key     INTEGER NOT NULL REFERENCES campaigns (id),
+    customer_id      INTEGER NOT NULL,
+    state            INTEGER NOT NULL DEFAULT {PENDING} REFERENCES states (code),
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    first_attempt_at REAL,
+    last_attempt_at  REAL,
+    first_call_at    REAL,
+    answer_lost      INTEGER NOT NULL DEFAULT 0,
+    detail           TEXT,
+    removal          INTEGER REFERENCES removals (id),
+    PRIMARY KEY (campaign_key, customer_id)
+) WITHOUT ROWID;
+CREATE VIEW records_view AS
+SELECT c.campaign, r.customer_id, s.name AS state, {RESOLVED["record_id"]} AS record_id,
+       {RESOLVED["attempts"]} AS attempts,
+       {_ISO.format(RESOLVED["first_attempt_at"])} AS first_attempt,
+       {_ISO.format(RESOLVED["last_attempt_at"])} AS last_attempt,
+       {_ISO.format("r.first_call_at")} AS first_call,
+       r.answer_lost, r.detail
+FROM {RESOLVED_FROM}
+JOIN campaigns AS c ON c.id = r.campaign_key
+JOIN states AS s ON s.code = {RESOLVED["state"]};
+PRAGMA application_id = {APPLICATION_ID};
+PRAGMA user_version = {SCHEMA_VERSION};
+"""
+
+
+def create_schema(con: sqlite3.Connection, settings: Mapping[str, object]) -> None:
+    """Make the tables of a new journal and its meta, in one transaction."""
+    con.execute("PRAGMA journal_mode = WAL")
+    con.executescript(f"BEGIN;{_SCHEMA}")
+    meta = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": TOOL,
+        "tool_version": __version__,
+        "created_at": time.time(),
+        "settings": dict(settings),
+    }
+    con.executemany(
+        "INSERT INTO meta (key, value) VALUES (?, ?)",
+        [(key, dump(value)) for key, value in meta.items()],
+    )
+    con.execute("COMMIT")
+
+
+def connect(path: Path, *, writable: bool) -> sqlite3.Connection:
+    """A connection to the journal at ``path``: read-only unless ``writable``."""
+    if writable:
+        con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    else:
+        uri = path.resolve().as_uri() + "?mode=ro"
+        con = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    con.execute("PRAGMA busy_timeout = 5000")
+    if writable:
+        con.execute("PRAGMA synchronous = NORMAL")
+        con.execute(f"PRAGMA journal_size_limit = {_WAL_LIMIT}")
+        con.execute(f"PRAGMA threads = {_SORT_THREADS}")
+    return con
+
+
+def journal_mode(con: sqlite3.Connection, mode: str) -> str:
+    """Switch the journal mode; returns the mode in force (unchanged if SQLite refused)."""
+    try:
+        (now,) = con.execute(f"PRAGMA journal_mode = {mode}").fetchone()
+    except sqlite3.OperationalError:  # another connection holds the file open
+        (now,) = con.execute("PRAGMA journal_mode").fetchone()
+    return str(now).lower()
+
+
+def check_header(path: Path) -> None:
+    """Refuse a missing or empty file, or one that is not an SQLite database."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(_SQLITE_MAGIC))
+    except FileNotFoundError:
+        raise JournalError(f"no journal at {path}") from None
+    except OSError as exc:
+        raise JournalError(f"cannot read journal {path}: {exc}") from exc
+    if not head:
+        raise JournalError(f"{path} is empty, not a bulkremove journal")
+    if head != _SQLITE_MAGIC:
+        raise JournalError(f"{path} is not a bulkremove journal (not an SQLite database)")
+
+
+def check_identity(con: sqlite3.Connection, path: Path) -> None:
+    """Refuse a database that is not a journal of this schema, saying what it is."""
+    app_id = con.execute("PRAGMA application_id").fetchone()[0]
+    version = con.execute("PRAGMA user_version").fetchone()[0]
+    if app_id != APPLICATION_ID:
+        raise JournalError(
+            f"{path} is an SQLite database of another program (application_id {app_id:#x}),"
+            " not a bulkremove journal"
+        )
+    if version > SCHEMA_VERSION:
+        raise JournalError(
+            f"journal {path} was written by a newer bulkremove (schema {version}; this version"
+            f" reads schema {SCHEMA_VERSION}): upgrade bulkremove"
+        )
+    if version < 1:
+        raise JournalError(f"journal {path} is incomplete (schema version {version})")
+    if version < SCHEMA_VERSION:
+        raise JournalError(
+            f"journal {path} was written by an older, unreleased bulkremove (schema {version};"
+            f" this version reads schema {SCHEMA_VERSION} only): start a new journal"
+        )
