@@ -187,3 +187,27 @@ async def test_resume_takes_the_journals_settings_for_keys_left_alone(
     assert result.ok
     assert asked == [4], "max_ids_per_request came from the journal; consent was still asked"
     assert server.stats.requests == 4
+
+
+async def test_an_error_is_placed_before_sending_or_after_sending_started(
+    server: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bulkremove.errors import JournalError
+    from bulkremove.exits import Where, exit_code_for_error, where_raised
+    from bulkremove.journal import Journal
+
+    async with BulkRemover(settings(server, tmp_path, max_delete=5)) as remover:
+        with pytest.raises(RefusedError) as refused:
+            await remover.run([ids_file(tmp_path, range(1, 11))])
+    assert where_raised(refused.value) is Where.BEFORE_SENDING
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise JournalError("disk full")
+
+    monkeypatch.setattr(Journal, "record_groups", disk_full)
+    async with BulkRemover(settings(server, tmp_path)) as remover:
+        with pytest.raises(JournalError) as failed:
+            await remover.run([ids_file(tmp_path, range(1, 11))], journal=str(tmp_path / "j.db"))
+    assert where_raised(failed.value) is Where.AFTER_SENDING_STARTED
+    assert server.stats.requests >= 1
+    assert exit_code_for_error(failed.value) == 2  # today's code for a journal error
