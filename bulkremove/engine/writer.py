@@ -63,7 +63,10 @@ class OutcomeWriter:
         """Commit what is buffered, and wake workers waiting on a full buffer."""
         if self._buffer:
             groups, self._buffer, self._buffered = self._buffer, [], 0
-            by_state = await self._commit(groups)
+            # Shielded: taken out of the buffer, the groups would be lost to a cancellation
+            # (the end of the run cancels the writer's loop wherever it is).
+            with anyio.CancelScope(shield=True):
+                by_state = await self._commit(groups)
             committed = self.committed
             for state, count in by_state.items():
                 committed[state] = committed.get(state, 0) + count
