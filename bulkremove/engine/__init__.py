@@ -18,7 +18,6 @@ code), :mod:`.writer` commits them. The engine depends on the :class:`.protocols
 from __future__ import annotations
 
 import functools
-import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -45,7 +44,7 @@ from bulkremove.settings import Settings
 
 _T = TypeVar("_T")
 
-__all__ = ["PAGE_SIZE", "READ_AHEAD", "Batch", "Engine", "EngineStats", "Sender", "Store"]
+__all__ = ["PAGE_SIZE", "READ_AHEAD", "Batch", "Engine", "EngineStats", "Pages", "Sender", "Store"]
 
 
 class Engine:
@@ -191,10 +190,23 @@ class Engine:
                 # made only when needed: one per batch sent was a measurable cost
                 changed = self._changed = anyio.Event()
                 next_due = self._scheduler.next_due()
-                wait = math.inf if next_due is None else next_due - self._clock()
-                with anyio.move_on_after(max(0.0, wait)):
+                if next_due is None:
                     await changed.wait()
+                else:
+                    await self._wait(changed, next_due - self._clock())
                 self._changed = None
+
+    async def _wait(self, changed: anyio.Event, seconds: float) -> None:
+        """Until ``changed`` is set, or ``seconds`` pass on the engine's (injected) clock."""
+
+        async def alarm() -> None:
+            await self._sleep(max(0.0, seconds))
+            changed.set()
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(alarm)
+            await changed.wait()
+            group.cancel_scope.cancel()
 
     async def _worker(self, receive: MemoryObjectReceiveStream[Batch]) -> None:
         async with receive:
