@@ -7,7 +7,6 @@ take no real time and every run ends.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import random
 from collections import Counter, defaultdict
@@ -18,6 +17,7 @@ from pathlib import Path
 import anyio
 import anyio.lowlevel
 import pytest
+from virtual_time import VirtualTime
 
 from bulkremove.answers import CALL_IN_PROGRESS, NOT_EXIST, REMOVED, Outcome
 from bulkremove.batching import records_path, target_length
@@ -41,46 +41,6 @@ from bulkremove.settings import Settings
 pytestmark = pytest.mark.anyio
 
 EPOCH = 1_700_000_000.0
-
-
-class FakeClock:
-    """Monotonic seconds on a virtual time line, moved on by :meth:`drive` alone.
-
-    A sleeper waits for its wake-up time; the driver lets every ready task run, then moves the
-    clock to the earliest wake-up and wakes that sleeper. Sleeps overlap as real ones do, and
-    waits of minutes take no real time.
-    """
-
-    YIELDS = 10
-    """Turns of the event loop given to ready tasks before the clock moves on."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self._sleepers: list[tuple[float, int, anyio.Event]] = []
-        self._seq = itertools.count()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def wall(self) -> float:
-        return EPOCH + self.now
-
-    async def sleep(self, seconds: float) -> None:
-        if seconds <= 0:
-            await anyio.lowlevel.checkpoint()
-            return
-        woken = anyio.Event()
-        heapq.heappush(self._sleepers, (self.now + seconds, next(self._seq), woken))
-        await woken.wait()
-
-    async def drive(self) -> None:
-        while True:
-            for _ in range(self.YIELDS):
-                await anyio.lowlevel.checkpoint()
-            if self._sleepers:
-                wake, _, woken = heapq.heappop(self._sleepers)
-                self.now = max(self.now, wake)
-                woken.set()
 
 
 class MemoryStore:
@@ -143,7 +103,7 @@ Script = Callable[["ScriptedSender", str, list[int]], "Exception | None"]
 class ScriptedSender:
     """A server in memory: removes what it holds, unless the script or a call says otherwise."""
 
-    clock: FakeClock
+    clock: VirtualTime
     records: set[tuple[str, int]]
     script: Script | None = None
     in_call_until: dict[int, float] = field(default_factory=dict)
@@ -206,7 +166,7 @@ def settings(**changes: object) -> Settings:
 
 @dataclass
 class Rig:
-    clock: FakeClock
+    clock: VirtualTime
     store: MemoryStore
     sender: ScriptedSender
     engine: Engine
@@ -215,7 +175,7 @@ class Rig:
 def rig(
     records: Mapping[str, Sequence[int]], *, script: Script | None = None, **changes: object
 ) -> Rig:
-    clock = FakeClock()
+    clock = VirtualTime(turns=10)
     store = MemoryStore(records)
     sender = ScriptedSender(clock, set(store.state), script)
     engine = Engine(
@@ -223,7 +183,7 @@ def rig(
         store,
         sender,
         clock=clock,
-        wall_clock=clock.wall,
+        wall_clock=lambda: EPOCH + clock.now,
         sleep=clock.sleep,
         rng=random.Random(7),
     )
@@ -247,7 +207,7 @@ def leaves(error: BaseException) -> list[BaseException]:
 
 
 def test_the_fakes_satisfy_the_protocols() -> None:
-    clock = FakeClock()
+    clock = VirtualTime(turns=10)
     store: Store = MemoryStore({"00001": [1]})
     sender: Sender = ScriptedSender(clock, set())
     assert store.campaigns() == ["00001"] and sender.path("00001").endswith("/records")
@@ -457,7 +417,7 @@ async def test_a_commit_under_way_is_not_lost_to_the_end_of_the_run() -> None:
         committed.extend(groups)
         return {"removed": sum(len(group.ids) for group in groups)}
 
-    writer = OutcomeWriter(commit, clock=FakeClock(), sleep=anyio.sleep, committed={})
+    writer = OutcomeWriter(commit, clock=VirtualTime(turns=10), sleep=anyio.sleep, committed={})
     group = OutcomeGroup("00001", [1, 2, 3], "removed", EPOCH)
     writer.record([group])
     async with anyio.create_task_group() as tasks:
