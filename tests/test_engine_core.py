@@ -22,6 +22,7 @@ from virtual_time import VirtualTime
 from bulkremove.answers import CALL_IN_PROGRESS, NOT_EXIST, REMOVED, Outcome
 from bulkremove.batching import records_path, target_length
 from bulkremove.engine import Engine, Pages, Sender, Store
+from bulkremove.engine.send import UrlBudget
 from bulkremove.engine.writer import OutcomeWriter
 from bulkremove.errors import (
     ApiError,
@@ -426,3 +427,13 @@ async def test_a_commit_under_way_is_not_lost_to_the_end_of_the_run() -> None:
         tasks.cancel_scope.cancel()  # what the end of a run does to the writer's loop
         release.set()
     assert committed == [group] and writer.committed == {"removed": 3}
+
+
+def test_the_budget_halves_on_a_refusal_and_stands_for_one_sized_before() -> None:
+    path, error = records_path("/api", "00001"), UrlTooLongError("HTTP 414", status=414)
+    budget = UrlBudget(8000)
+    assert budget.refused(path, 7990, error) == 3995 and budget.limit == 3995
+    assert budget.refused(path, 7990, error) == 3995, "another worker's 414 already lowered it"
+    assert budget.refused(path, 3000, error) == 1500 and budget.limit == 1500
+    with pytest.raises(FatalApiError, match="not even one id fits"):
+        UrlBudget(8000).refused(path, 60, error)
