@@ -9,13 +9,13 @@ from __future__ import annotations
 import email.utils
 import math
 import operator
-from collections.abc import Iterator, Sequence
-from itertools import compress
-from typing import Annotated, Any, Literal, NamedTuple, overload
+from collections.abc import Callable, Iterator, Sequence
+from itertools import compress, repeat
+from typing import Any, NamedTuple, overload
 
-import msgspec
 import orjson
 
+from bulkremove.batching import id_text
 from bulkremove.errors import BadAnswerError
 
 REMOVED = "REMOVED"
@@ -122,66 +122,36 @@ class Outcomes(Sequence[Outcome]):
         return f"Outcomes({list(self)!r})"
 
 
-class _Entry(msgspec.Struct, gc=False):
-    """The two fields read from an answer's entry; any others are skipped unread.
-
-    Not tracked by the garbage collector: an answer brings hundreds, and a dict per entry was
-    what set off most collections during a run.
-    """
-
-    status: Any = None
-    record_id: Any = None
-
-
-class _Removed(msgspec.Struct, gc=False):
-    """An entry that says REMOVED with a usable record id: what almost every entry says."""
-
-    status: Literal["REMOVED"]
-    record_id: Annotated[int, msgspec.Meta(ge=1, le=_MAX_RECORD_ID)]
-
-
-# Keys must be canonical decimal ints ("0441" is refused), so ``answer.get(441)`` finds exactly
-# what ``data.get("441")`` would; any answer these cannot decode goes the general way.
-_decode_removed = msgspec.json.Decoder(dict[int, _Removed]).decode
-_decode_answer = msgspec.json.Decoder(dict[int, _Entry]).decode
-_status = operator.attrgetter("status")
-_record_id = operator.attrgetter("record_id")
+_status: Callable[[Any], Any] = operator.itemgetter("status")
+_get: Callable[[Any, str], Any] = dict.get
 
 
 def read_outcomes(body: bytes, ids: Sequence[int]) -> Outcomes:
     """One outcome per id in ``ids``, in order, from a 200/207 body, as columns.
 
     Raises BadAnswerError when the body is not a JSON object. Entries for ids that were not
-    asked for are ignored: they can never mark a record of ours removed.
+    asked for are ignored: they can never mark a record of ours removed. An id's entry is the
+    one under exactly its decimal key (``"0441"`` is not 441's).
     """
-    # The usual answer (every entry REMOVED) is checked while it is decoded; one with other
-    # documented statuses is read into columns with C doing the work per id; anything else is
-    # read entry by entry below.
     try:
-        removed_all = _decode_removed(body)
-    except msgspec.DecodeError:
-        pass
-    else:
-        try:
-            record_ids = list(map(_record_id, map(removed_all.__getitem__, ids)))
-        except KeyError:  # an id without an entry
-            return _read_general(body, ids)
-        return Outcomes(ids, [REMOVED] * len(ids), record_ids, {})
-    try:
-        answer = _decode_answer(body)
-    except msgspec.DecodeError:
-        return _read_general(body, ids)
-    entries = list(map(answer.get, ids))
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadAnswerError(f"answer is not JSON: {excerpt(body, 120)!r}", body=body) from exc
+    if type(data) is not dict:
+        raise BadAnswerError(f"answer is not a JSON object: {excerpt(body, 120)!r}", body=body)
+    entries = _entries(data, ids)
+    # The usual answers (every entry REMOVED, or only documented statuses) are read into columns
+    # with C doing the work per id; anything else is read entry by entry below.
     try:
         statuses = list(map(_status, entries))
-        record_ids = list(map(_record_id, entries))
-    except AttributeError:  # an id without an entry
-        return _read_general(body, ids)
+        record_ids = list(map(_get, entries, repeat("record_id")))
+    except (TypeError, KeyError):  # an id without an entry, or an entry that is no object
+        return _read_each(body, ids, entries)
     removed = statuses.count(REMOVED)
     if removed == len(statuses):
         if _usable_record_ids(record_ids):
             return Outcomes(ids, statuses, record_ids, {})
-        return _read_general(body, ids)
+        return _read_each(body, ids, entries)
     known = removed + statuses.count(NOT_EXIST) + statuses.count(CALL_IN_PROGRESS)
     if known == len(statuses) and _usable_record_ids(
         list(compress(record_ids, map(REMOVED.__eq__, statuses)))
@@ -189,17 +159,16 @@ def read_outcomes(body: bytes, ids: Sequence[int]) -> Outcomes:
         # the record id in an entry that says anything but REMOVED is not ours to keep
         kept = [r if s == REMOVED else None for s, r in zip(statuses, record_ids, strict=True)]
         return Outcomes(ids, statuses, kept, {})
-    return _read_general(body, ids)
+    return _read_each(body, ids, entries)
 
 
-def _read_general(body: bytes, ids: Sequence[int]) -> Outcomes:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise BadAnswerError(f"answer is not JSON: {excerpt(body, 120)!r}", body=body) from exc
-    if not isinstance(data, dict):
-        raise BadAnswerError(f"answer is not a JSON object: {excerpt(body, 120)!r}", body=body)
-    return _read_each(body, ids, list(map(data.get, map(str, ids))))
+def _entries(data: dict[str, Any], ids: Sequence[int]) -> list[Any]:
+    """The entry of each id, in order; None for an id without one."""
+    # The usual answer has one key per id, in the order asked: one comparison of the keys
+    # joined saves a string and a lookup per id. Equal lengths and equal joins mean equal keys.
+    if len(data) == len(ids) and ",".join(data) == id_text(ids):
+        return list(data.values())
+    return list(map(data.get, map(str, ids)))
 
 
 def parse_outcomes(body: bytes, ids: Sequence[int]) -> list[Outcome]:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import bisect
-import heapq
 import itertools
 import math
 import time
@@ -11,6 +10,7 @@ import anyio.lowlevel
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from virtual_time import VirtualTime
 
 from bulkremove.limiter import RateLimiter
 
@@ -171,41 +171,6 @@ def test_burst_below_one_is_refused() -> None:
 
 
 # -- acquire, on virtual time ---------------------------------------------------------------------
-
-
-async def settle() -> None:
-    """Let every runnable task run on to its next block (anyio's wait_all_tasks_blocked polls
-    with real 0.1 s sleeps; a fixed number of loop turns is ample for the few hand-offs here)."""
-    for _ in range(200):
-        await anyio.lowlevel.checkpoint()
-
-
-class VirtualTime:
-    """A clock and a sleep: time jumps to the next sleeper's wake-up once every task is blocked."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self._sleepers: list[tuple[float, int, anyio.Event]] = []
-        self._seq = itertools.count()
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, delay: float) -> None:
-        event = anyio.Event()
-        heapq.heappush(self._sleepers, (self.now + max(delay, 0.0), next(self._seq), event))
-        await event.wait()
-
-    async def run(self, until: float) -> None:
-        """Let the tasks run while virtual time advances to ``until``."""
-        while True:
-            await settle()
-            if not self._sleepers or self._sleepers[0][0] > until:
-                self.now = max(self.now, until)
-                return
-            wake, _, event = heapq.heappop(self._sleepers)
-            self.now = max(self.now, wake)
-            event.set()
 
 
 async def acquire_and_log(

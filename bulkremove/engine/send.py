@@ -1,0 +1,209 @@
+"""Sending one batch until it has an answer: what each kind of error makes of it.
+
+=====================  ========================================================================
+answer                 what happens
+=====================  ========================================================================
+per-record outcomes    handed on; a throttled pace climbs back
+UrlTooLongError        the byte budget is lowered for the rest of the run; resent in pieces
+TransientApiError      tried again after a backoff (or the server's Retry-After, which pauses
+                       every worker), up to ``max_attempts``; then its records fail
+BatchRejectedError     its records fail; the run goes on
+FatalApiError          the run stops: nothing more is sent
+=====================  ========================================================================
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable, Sequence
+
+from bulkremove.answers import Outcome
+from bulkremove.backoff import Backoff, retry_after_delay
+from bulkremove.batching import check_budget, pack, target_length
+from bulkremove.engine.batch import Batch
+from bulkremove.engine.outcomes import attempted, failed
+from bulkremove.engine.protocols import Sender
+from bulkremove.engine.stats import EngineStats
+from bulkremove.errors import (
+    BatchRejectedError,
+    ConfigError,
+    FatalApiError,
+    RequestTimeoutError,
+    ThrottledError,
+    TransientApiError,
+    UrlTooLongError,
+)
+from bulkremove.journal import OutcomeGroup
+from bulkremove.limiter import RateLimiter
+from bulkremove.logs import get_logger
+from bulkremove.pacing import AdaptiveRate
+
+BUDGET_SHRINK = 0.5
+"""After a 414 the byte budget becomes this share of the refused request-target's length.
+Halving finds the usual power-of-two limits of front servers (4 KiB, 2 KiB) in one or two steps."""
+
+
+class UrlBudget:
+    """The most bytes a request-target may have: the configured limit, lowered by each 414.
+
+    One for the run: the limit is the front server's, whichever campaign a request names.
+    """
+
+    __slots__ = ("limit",)
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def exceeded(self, path: str, batch: Batch) -> bool:
+        """True when ``batch``, packed before the budget was lowered, no longer fits it."""
+        return (batch.budget is None or batch.budget > self.limit) and target_length(
+            path, batch.ids
+        ) > self.limit
+
+    def refused(self, path: str, length: int, error: UrlTooLongError) -> int:
+        """A request-target of ``length`` bytes was refused: the budget to resend it under.
+
+        Raises FatalApiError when not even one id would fit under the lowered budget.
+        """
+        if length > self.limit:
+            return self.limit  # sized before another worker's 414 lowered it: that may do
+        budget = int(length * BUDGET_SHRINK)
+        try:
+            check_budget(path, budget)
+        except ConfigError:
+            raise FatalApiError(
+                f"the server refuses request-targets of {length} bytes ({error}); not even one "
+                "id fits: check the front server's URL limit"
+            ) from None
+        self.limit = budget
+        return budget
+
+
+class BatchSending:
+    """The retry policy for one batch at a time, shared by every worker of a run."""
+
+    def __init__(
+        self,
+        sender: Sender,
+        *,
+        stats: EngineStats,
+        budget: UrlBudget,
+        limiter: RateLimiter,
+        pacer: AdaptiveRate | None,
+        backoff: Backoff,
+        max_attempts: int,
+        max_retry_after: float,
+        max_ids: int,
+        answered: Callable[[Batch, Sequence[Outcome]], None],
+        record: Callable[[list[OutcomeGroup]], None],
+        stopping: Callable[[], bool],
+        clock: Callable[[], float],
+        wall_clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
+        rng: random.Random,
+    ) -> None:
+        self._sender = sender
+        self._stats = stats
+        self._budget = budget
+        self._limiter = limiter
+        self._pacer = pacer
+        self._backoff = backoff
+        self._max_attempts = max_attempts
+        self._max_retry_after = max_retry_after
+        self._max_ids = max_ids
+        self._answered = answered
+        self._record = record
+        self._stopping = stopping
+        self._clock = clock
+        self._wall = wall_clock
+        self._sleep = sleep
+        self._rng = rng
+        self._log = get_logger("engine")
+
+    async def send(self, batch: Batch) -> None:
+        """Send ``batch`` until it has an answer, a 414 split, or its tries are used up."""
+        path = self._sender.path(batch.campaign)
+        if self._budget.exceeded(path, batch):
+            # Packed before a 414 lowered the budget: split it without sending it first.
+            await self._send_pieces(batch, self._budget.limit)
+            return
+        stats, log = self._stats, self._log.bind(campaign=batch.campaign, ids=len(batch.ids))
+        attempt = 0
+        while True:
+            attempt += 1
+            await self._limiter.acquire()
+            if self._stopping():
+                return
+            stats.requests += 1
+            try:
+                outcomes = await self._sender.delete_batch(batch.campaign, batch.ids)
+            except UrlTooLongError as exc:
+                self._count(exc)
+                refused, before = target_length(path, batch.ids), self._budget.limit
+                budget = self._budget.refused(path, refused, exc)
+                if budget < before:
+                    log.warning("url_too_long", refused_bytes=refused, new_budget=budget)
+                await self._send_pieces(batch, budget)
+                return
+            except TransientApiError as exc:
+                self._count(exc)
+                if isinstance(exc, ThrottledError | RequestTimeoutError) or exc.status == 503:
+                    self._congestion(type(exc).__name__)
+                batch.lost = batch.lost or exc.answer_lost
+                if attempt >= self._max_attempts:
+                    log.warning("batch_failed", attempts=attempt, error=str(exc))
+                    self._record(
+                        failed(batch, self._wall(), f"gave up after {attempt} tries: {exc}")
+                    )
+                    return
+                self._record(attempted(batch, self._wall()))
+                delay = retry_after_delay(
+                    exc.retry_after, self._backoff.delay(attempt, self._rng), self._max_retry_after
+                )
+                if exc.retry_after is not None:
+                    # The server said when: every worker waits that long, and no longer.
+                    self._limiter.pause_until(self._clock() + delay)
+                log.debug("batch_retry", attempt=attempt, delay_s=round(delay, 3), error=str(exc))
+                await self._sleep(delay)
+                continue
+            except BatchRejectedError as exc:
+                self._count(exc)
+                log.warning("batch_rejected", error=str(exc))
+                self._record(failed(batch, self._wall(), f"rejected: {exc}"))
+                return
+            except FatalApiError as exc:
+                self._count(exc)
+                stats.aborted = str(exc)
+                raise
+            log.debug("batch_done", attempt=attempt)
+            if self._pacer is not None and self._pacer.throttled:
+                self._set_rate(self._pacer.on_success(self._clock()), "healthy")
+            self._answered(batch, outcomes)
+            return
+
+    async def _send_pieces(self, batch: Batch, budget: int) -> None:
+        path = self._sender.path(batch.campaign)
+        for ids in pack(batch.ids, path, budget, self._max_ids):
+            calls = {i: batch.calls[i] for i in ids if i in batch.calls}
+            await self.send(Batch(batch.campaign, ids, calls, batch.lost, batch.run, budget))
+
+    def _congestion(self, reason: str) -> None:
+        if self._pacer is not None:
+            self._set_rate(self._pacer.on_congestion(self._clock()), reason)
+            # A server with a limit counts bursts against it: space every request evenly.
+            self._limiter.set_burst(1)
+
+    def _set_rate(self, rate: float | None, reason: str) -> None:
+        if rate is None:
+            return
+        old = self._limiter.rate
+        self._limiter.set_rate(rate)
+        self._stats.rate = rate
+        # Decreases matter to an operator; the steady climb back is detail.
+        level = self._log.debug if old is not None and rate > old else self._log.info
+        level("rate_changed", old=round(old or 0.0, 3), new=round(rate, 3), reason=reason)
+
+    def _count(self, exc: Exception) -> None:
+        by_error = self._stats.by_error
+        name = type(exc).__name__
+        by_error[name] = by_error.get(name, 0) + 1
