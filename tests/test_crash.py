@@ -45,7 +45,8 @@ def test_sigkill_at_a_random_point_then_resume_agrees_with_the_server(
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         done = bulkremove(
-            ["run", "--resume", "j.sqlite", "--rate", "500", "--report", "-"], cwd=tmp_path
+            ["run", "--resume", "j.sqlite", "--rate", "500", "--concurrency", "8", "--report", "-"],
+            cwd=tmp_path,
         )
         assert done.returncode == 0, done.stderr
         remaining = server.remaining()

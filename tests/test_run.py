@@ -32,6 +32,10 @@ FAST = [
 ]
 
 
+# A resumed run keeps the journal's concurrency unless told; the rest need not go slowly.
+RESUME_FAST = ["--rate", "500", "--concurrency", "8"]
+
+
 def states(journal: Path) -> dict[int, str]:
     with sqlite3.connect(journal) as con:
         rows = con.execute("SELECT customer_id, state FROM records_view").fetchall()
@@ -194,7 +198,7 @@ def test_killed_run_resumes_and_agrees_with_the_server(tmp_path: Path) -> None:
         assert 0 < left_at_kill <= 5000, "the kill came mid-run"
 
         done = bulkremove(
-            ["run", "--resume", "j.sqlite", "--rate", "500", "--report", "-"], cwd=tmp_path
+            ["run", "--resume", "j.sqlite", *RESUME_FAST, "--report", "-"], cwd=tmp_path
         )
         assert done.returncode == 0, done.stderr
         remaining = server.remaining()
@@ -277,7 +281,7 @@ def test_signal_interrupts_with_130_and_resumes(tmp_path: Path, signum: int) -> 
         done = sum(1 for s in journal.values() if s == "removed")
         # The answers in flight were waited for: every removal the server made is journaled.
         assert 0 < done == removed_by_server
-        again = bulkremove(["run", "--resume", "j.sqlite", "--rate", "500"], cwd=tmp_path)
+        again = bulkremove(["run", "--resume", "j.sqlite", *RESUME_FAST], cwd=tmp_path)
         assert again.returncode == 0, again.stderr
         assert server.remaining() == set()
 
