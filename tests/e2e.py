@@ -80,7 +80,12 @@ def env(**extra: str) -> dict[str, str]:
     Like a scheduled job it has ``BULKREMOVE_ASSUME_YES=true``: without a terminal a run is
     otherwise refused. Tests of the confirmation use :func:`env_asking`.
     """
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("BULKREMOVE_")}
+    # COLUMNS and LINES (set by pytest-xdist's workers) would override a terminal's own size.
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("BULKREMOVE_") and k not in ("COLUMNS", "LINES")
+    }
     clean.update(BULKREMOVE_USERNAME="api_user", BULKREMOVE_PASSWORD=PASSWORD)
     clean.update(BULKREMOVE_ASSUME_YES="true")
     clean.update(extra)
@@ -113,6 +118,34 @@ def bulkremove(
         timeout=timeout,
         check=False,
     )
+
+
+def run_args(
+    server: SandboxProcess | str,
+    ids: Path | str,
+    *extra: str,
+    journal: str = "j.sqlite",
+    campaign: str | None = "00001",
+) -> list[str]:
+    """``run --base-url URL --campaign C --input IDS --journal J EXTRA``; no campaign if None."""
+    url = server if isinstance(server, str) else server.base_url
+    chosen = [] if campaign is None else ["--campaign", campaign]
+    return ["run", "--base-url", url, *chosen, "--input", str(ids), "--journal", journal, *extra]
+
+
+def run_cli(
+    server: SandboxProcess | str,
+    ids: Path | str,
+    *extra: str,
+    cwd: Path,
+    journal: str = "j.sqlite",
+    campaign: str | None = "00001",
+    environ: dict[str, str] | None = None,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``bulkremove run`` of ``ids`` against ``server`` (see :func:`run_args`), to its end."""
+    args = run_args(server, ids, *extra, journal=journal, campaign=campaign)
+    return bulkremove(args, cwd=cwd, environ=environ, stdin=stdin)
 
 
 def start(args: Sequence[str], *, cwd: Path) -> subprocess.Popen[str]:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from e2e import bulkremove, env, sandbox, write_ids
+from e2e import bulkremove, env, run_cli, sandbox, write_ids
 
 import bulkremove as package
 
@@ -76,11 +76,7 @@ sys.exit(cli.main(sys.argv[1:]))
 def test_an_unexpected_exception_is_one_line_and_exit_1(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", range(1, 4))
     with sandbox() as server:
-        made = bulkremove(
-            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
-             "--journal", "j.sqlite"],
-            cwd=tmp_path,
-        )  # fmt: skip
+        made = run_cli(server, ids, cwd=tmp_path)
         assert made.returncode == 0, made.stderr
 
     def faulty(*args: str) -> subprocess.CompletedProcess[str]:

@@ -11,8 +11,9 @@ import stat
 import time
 from pathlib import Path
 
-from e2e import bulkremove, env, sandbox, start, wait_until_left, write_ids
+from e2e import bulkremove, env, run_args, run_cli, sandbox, start, wait_until_left, write_ids
 
+FAST = ["--rate", "500"]
 FAST_CALLS = [
     "--call-retry-timeout",
     "0.3",
@@ -21,11 +22,6 @@ FAST_CALLS = [
     "--call-retry-max",
     "0.1",
 ]
-
-
-def run_args(base_url: str, ids: Path, journal: str, *extra: str) -> list[str]:
-    return ["run", "--base-url", base_url, "--campaign", "00001", "--input", str(ids),
-            "--journal", journal, "--rate", "500", *extra]  # fmt: skip
 
 
 def parse_metrics(text: str) -> dict[str, float]:
@@ -42,11 +38,11 @@ def test_export_csv_and_jsonl_give_one_row_per_record_with_its_outcome(tmp_path:
     ids = write_ids(tmp_path / "ids.txt", range(1, 31))
     with sandbox("--campaign", "00001=1-20") as server:
         server.post("/_sandbox/calls", {"campaign": "00001", "ids": [3], "duration_s": None})
-        first = bulkremove(run_args(server.base_url, ids, "a.sqlite", *FAST_CALLS), cwd=tmp_path)
+        first = run_cli(server, ids, *FAST, *FAST_CALLS, cwd=tmp_path, journal="a.sqlite")
         assert first.returncode == 4, first.stderr
     with sandbox("--campaign", "00001=1-20", "--error-share", "1") as server:
-        failing = bulkremove(
-            run_args(server.base_url, ids, "b.sqlite", "--max-attempts", "1"), cwd=tmp_path
+        failing = run_cli(
+            server, ids, *FAST, "--max-attempts", "1", cwd=tmp_path, journal="b.sqlite"
         )
         assert failing.returncode == 4, failing.stderr
 
@@ -92,7 +88,7 @@ def test_export_csv_and_jsonl_give_one_row_per_record_with_its_outcome(tmp_path:
 def test_export_txt_still_needs_a_state(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", range(1, 6))
     with sandbox() as server:
-        assert bulkremove(run_args(server.base_url, ids, "j.sqlite"), cwd=tmp_path).returncode == 0
+        assert run_cli(server, ids, *FAST, cwd=tmp_path).returncode == 0
     refused = bulkremove(["export", "j.sqlite"], cwd=tmp_path)
     assert refused.returncode == 2
     assert "--state is required for --format txt" in refused.stderr
@@ -104,22 +100,19 @@ def test_runs_lists_journals_with_their_state(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", range(1, 3001))
     runs_dir = tmp_path / "runs"
     with sandbox("--campaign", "00001=1-3000", "--latency", "0.02:0.05") as server:
-        done = bulkremove(
-            run_args(server.base_url, write_ids(tmp_path / "few.txt", [1, 2]), "runs/a.sqlite"),
-            cwd=tmp_path,
-        )
+        few = write_ids(tmp_path / "few.txt", [1, 2])
+        done = run_cli(server, few, *FAST, cwd=tmp_path, journal="runs/a.sqlite")
         assert done.returncode == 0, done.stderr
-        dry = bulkremove(run_args(server.base_url, ids, "runs/b.sqlite", "--dry-run"), cwd=tmp_path)
+        dry = run_cli(server, ids, *FAST, "--dry-run", cwd=tmp_path, journal="runs/b.sqlite")
         assert dry.returncode == 0, dry.stderr
-        bad = bulkremove(
-            run_args(server.base_url, ids, "runs/c.sqlite"),
-            cwd=tmp_path,
-            environ=env(BULKREMOVE_PASSWORD="wrong"),
-        )
+        bad = run_cli(
+            server, ids, *FAST,
+            cwd=tmp_path, journal="runs/c.sqlite", environ=env(BULKREMOVE_PASSWORD="wrong"),
+        )  # fmt: skip
         assert bad.returncode == 3, bad.stderr
         process = start(
-            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
-             "--journal", "runs/d.sqlite", "--max-ids-per-request", "10", "--rate", "50"],
+            run_args(server, ids, "--max-ids-per-request", "10", "--rate", "50",
+                     journal="runs/d.sqlite"),
             cwd=tmp_path,
         )  # fmt: skip
         wait_until_left(server, 2900)
@@ -157,8 +150,8 @@ def test_metrics_file_for_node_exporter(tmp_path: Path) -> None:
     prom = tmp_path / "textfile" / "bulkremove.prom"
     prom.parent.mkdir()
     with sandbox("--campaign", "00001=1-20") as server:
-        ok = bulkremove(
-            run_args(server.base_url, ids, "a.sqlite", "--metrics-file", str(prom)), cwd=tmp_path
+        ok = run_cli(
+            server, ids, *FAST, "--metrics-file", str(prom), cwd=tmp_path, journal="a.sqlite"
         )
         assert ok.returncode == 0, ok.stderr
         first = parse_metrics(prom.read_text())
@@ -174,11 +167,10 @@ def test_metrics_file_for_node_exporter(tmp_path: Path) -> None:
         assert sorted(p.name for p in prom.parent.iterdir()) == ["bulkremove.prom"]
 
         # A failed run says so and keeps the time of the last success.
-        failed = bulkremove(
-            run_args(server.base_url, ids, "b.sqlite", "--metrics-file", str(prom)),
-            cwd=tmp_path,
-            environ=env(BULKREMOVE_PASSWORD="wrong"),
-        )
+        failed = run_cli(
+            server, ids, *FAST, "--metrics-file", str(prom),
+            cwd=tmp_path, journal="b.sqlite", environ=env(BULKREMOVE_PASSWORD="wrong"),
+        )  # fmt: skip
         assert failed.returncode == 3
         second = parse_metrics(prom.read_text())
         assert second["bulkremove_exit_code"] == 3
@@ -186,11 +178,10 @@ def test_metrics_file_for_node_exporter(tmp_path: Path) -> None:
         assert second["bulkremove_last_success_timestamp_seconds"] == success
 
         # So does a refusal, which sends nothing.
-        refused = bulkremove(
-            run_args(server.base_url, ids, "c.sqlite", "--max-delete", "1"),
-            cwd=tmp_path,
-            environ=env(BULKREMOVE_METRICS_FILE=str(prom)),
-        )
+        refused = run_cli(
+            server, ids, *FAST, "--max-delete", "1",
+            cwd=tmp_path, journal="c.sqlite", environ=env(BULKREMOVE_METRICS_FILE=str(prom)),
+        )  # fmt: skip
         assert refused.returncode == 2
         third = parse_metrics(prom.read_text())
         assert third["bulkremove_exit_code"] == 2
@@ -202,9 +193,9 @@ def test_metrics_file_is_rewritten_during_the_run(tmp_path: Path) -> None:
     prom = tmp_path / "bulkremove.prom"
     with sandbox("--campaign", "00001=1-2000", "--latency", "0.05:0.05") as server:
         process = start(
-            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
-             "--journal", "j.sqlite", "--max-ids-per-request", "10", "--rate", "40",
-             "--concurrency", "2", "--metrics-file", str(prom), "--progress-interval", "0.2"],
+            run_args(server, ids, "--max-ids-per-request", "10", "--rate", "40",
+                     "--concurrency", "2", "--metrics-file", str(prom),
+                     "--progress-interval", "0.2"),
             cwd=tmp_path,
         )  # fmt: skip
         seen: dict[str, float] = {}
@@ -230,10 +221,9 @@ def test_a_csv_export_feeds_back_as_input_to_each_ids_own_campaign(tmp_path: Pat
     with sandbox("--campaign", "00001=1-10", "--campaign", "00002=1-10") as server:
         server.post("/_sandbox/calls", {"campaign": "00001", "ids": [2], "duration_s": None})
         server.post("/_sandbox/calls", {"campaign": "00002", "ids": [3], "duration_s": None})
-        first = bulkremove(
-            ["run", "--base-url", server.base_url, "--input", str(both), "--journal", "a.sqlite",
-             "--rate", "500", "--call-retry-timeout", "0.2"],
-            cwd=tmp_path,
+        first = run_cli(
+            server, both, *FAST, "--call-retry-timeout", "0.2",
+            cwd=tmp_path, journal="a.sqlite", campaign=None,
         )  # fmt: skip
         assert first.returncode == 4, first.stderr
         retry = bulkremove(
@@ -244,11 +234,7 @@ def test_a_csv_export_feeds_back_as_input_to_each_ids_own_campaign(tmp_path: Pat
             server.post(
                 "/_sandbox/calls", {"campaign": campaign, "ids": [customer_id], "duration_s": 0}
             )
-        again = bulkremove(
-            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", "retry.csv",
-             "--journal", "b.sqlite", "--report", "-"],
-            cwd=tmp_path,
-        )  # fmt: skip
+        again = run_cli(server, "retry.csv", "--report", "-", cwd=tmp_path, journal="b.sqlite")
         left_1, left_2 = server.remaining("00001"), server.remaining("00002")
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["campaigns"] == {

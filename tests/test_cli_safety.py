@@ -10,7 +10,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from e2e import bulkremove, env, env_asking, sandbox, write_ids
+from e2e import bulkremove, env, env_asking, run_cli, sandbox, write_ids
 
 
 def meta(journal: Path, key: str) -> object:
@@ -19,19 +19,15 @@ def meta(journal: Path, key: str) -> object:
     return None if row is None else json.loads(row[0])
 
 
-def run_args(base_url: str, ids: Path, *extra: str) -> list[str]:
-    return ["run", "--base-url", base_url, "--campaign", "00001", "--input", str(ids), *extra]
-
-
 def test_dry_run_sends_nothing_prints_the_plan_and_keeps_a_resumable_journal(
     tmp_path: Path,
 ) -> None:
     # 1000 ids of 4 digits and 3 duplicates; 100 ids per request -> 10 requests.
     ids = write_ids(tmp_path / "ids.txt", [*range(1000, 2000), 1000, 1001, 1002])
     with sandbox("--campaign", "00001=1-5000") as server:
-        dry = bulkremove(
-            run_args(server.base_url, ids, "--journal", "j.sqlite", "--dry-run",
-                     "--max-ids-per-request", "100", "--rate", "4", "--report", "plan.json"),
+        dry = run_cli(
+            server, ids, "--dry-run", "--max-ids-per-request", "100", "--rate", "4",
+            "--report", "plan.json",
             cwd=tmp_path,
             environ=env_asking(),  # a dry run asks nothing, terminal or not
         )  # fmt: skip
@@ -62,9 +58,9 @@ def test_dry_run_of_a_resume_changes_nothing(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", range(1, 101))
     with sandbox("--campaign", "00001=1-100") as server:
         server.post("/_sandbox/calls", {"campaign": "00001", "ids": [7, 8], "duration_s": None})
-        first = bulkremove(
-            run_args(server.base_url, ids, "--journal", "j.sqlite", "--call-retry-timeout", "0.3",
-                     "--call-retry-initial", "0.1", "--call-retry-max", "0.1", "--rate", "500"),
+        first = run_cli(
+            server, ids, "--call-retry-timeout", "0.3", "--call-retry-initial", "0.1",
+            "--call-retry-max", "0.1", "--rate", "500",
             cwd=tmp_path,
         )  # fmt: skip
         assert first.returncode == 4, first.stderr
@@ -81,10 +77,7 @@ def test_dry_run_of_a_resume_changes_nothing(tmp_path: Path) -> None:
 def test_max_delete_refuses_before_sending_and_says_by_how_much(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", [*range(1, 1501), 5, 6])
     with sandbox("--campaign", "00001=1-5000") as server:
-        refused = bulkremove(
-            run_args(server.base_url, ids, "--journal", "j.sqlite", "--max-delete", "1000"),
-            cwd=tmp_path,
-        )
+        refused = run_cli(server, ids, "--max-delete", "1000", cwd=tmp_path)
         requests = server.stats()["requests"]
     assert refused.returncode == 2
     assert requests == 0
@@ -107,21 +100,18 @@ def test_max_delete_from_the_config_counts_every_campaign_and_a_limit_that_fits_
     config = tmp_path / "purge.toml"
     config.write_text("max_delete = 39\n")
     with sandbox("--campaign", "00001=1-50", "--campaign", "00002=1-50") as server:
-        refused = bulkremove(
-            ["run", "--base-url", server.base_url, "--input", str(csv), "--config", str(config),
-             "--journal", "a.sqlite"],
-            cwd=tmp_path,
-        )  # fmt: skip
+        refused = run_cli(
+            server, csv, "--config", str(config), cwd=tmp_path, journal="a.sqlite", campaign=None
+        )
         assert server.stats()["requests"] == 0
         assert refused.returncode == 2
         assert "40 ids, 1 more than max_delete = 39" in refused.stderr
         assert "purge.toml" in refused.stderr
 
         config.write_text("max_delete = 40\n")
-        allowed = bulkremove(
-            ["run", "--base-url", server.base_url, "--input", str(csv), "--config", str(config),
-             "--journal", "b.sqlite", "--rate", "500"],
-            cwd=tmp_path,
+        allowed = run_cli(
+            server, csv, "--config", str(config), "--rate", "500",
+            cwd=tmp_path, journal="b.sqlite", campaign=None,
         )  # fmt: skip
         assert allowed.returncode == 0, allowed.stderr
         assert server.stats()["ids_requested"] == 40
@@ -131,9 +121,9 @@ def test_max_delete_on_resume_counts_what_the_resume_would_send(tmp_path: Path) 
     ids = write_ids(tmp_path / "ids.txt", range(1, 201))
     with sandbox("--campaign", "00001=1-200") as server:
         server.post("/_sandbox/calls", {"campaign": "00001", "ids": [1, 2, 3], "duration_s": None})
-        first = bulkremove(
-            run_args(server.base_url, ids, "--journal", "j.sqlite", "--call-retry-timeout", "0.3",
-                     "--call-retry-initial", "0.1", "--call-retry-max", "0.1", "--rate", "500"),
+        first = run_cli(
+            server, ids, "--call-retry-timeout", "0.3", "--call-retry-initial", "0.1",
+            "--call-retry-max", "0.1", "--rate", "500",
             cwd=tmp_path,
         )  # fmt: skip
         assert first.returncode == 4, first.stderr
@@ -151,11 +141,7 @@ def test_max_delete_on_resume_counts_what_the_resume_would_send(tmp_path: Path) 
 def test_without_a_terminal_and_without_yes_nothing_is_sent(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", range(1, 101))
     with sandbox() as server:
-        refused = bulkremove(
-            run_args(server.base_url, ids, "--journal", "j.sqlite"),
-            cwd=tmp_path,
-            environ=env_asking(),
-        )
+        refused = run_cli(server, ids, cwd=tmp_path, environ=env_asking())
         requests = server.stats()["requests"]
     assert refused.returncode == 2
     assert requests == 0
@@ -170,18 +156,16 @@ def test_yes_flag_and_assume_yes_in_the_config_let_a_scheduled_run_go(tmp_path: 
     config = tmp_path / "nightly.toml"
     config.write_text("assume_yes = true\nrate = 500.0\n")
     with sandbox() as server:
-        flag = bulkremove(
-            run_args(server.base_url, ids, "--journal", "a.sqlite", "--yes", "--rate", "500"),
-            cwd=tmp_path,
-            environ=env_asking(),
-        )
+        flag = run_cli(
+            server, ids, "--yes", "--rate", "500",
+            cwd=tmp_path, journal="a.sqlite", environ=env_asking(),
+        )  # fmt: skip
         assert flag.returncode == 0, flag.stderr
         assert server.stats()["ids_requested"] == 100
-        configured = bulkremove(
-            run_args(server.base_url, ids, "--journal", "b.sqlite", "--config", str(config)),
-            cwd=tmp_path,
-            environ=env_asking(),
-        )
+        configured = run_cli(
+            server, ids, "--config", str(config),
+            cwd=tmp_path, journal="b.sqlite", environ=env_asking(),
+        )  # fmt: skip
         assert configured.returncode == 0, configured.stderr
         assert server.stats()["ids_requested"] == 200
 
@@ -190,10 +174,9 @@ def test_a_resume_asks_too_and_consent_is_not_inherited_from_the_journal(tmp_pat
     ids = write_ids(tmp_path / "ids.txt", range(1, 101))
     with sandbox("--campaign", "00001=1-100") as server:
         server.post("/_sandbox/calls", {"campaign": "00001", "ids": [9], "duration_s": None})
-        first = bulkremove(
-            run_args(server.base_url, ids, "--journal", "j.sqlite", "--yes", "--rate", "500",
-                     "--call-retry-timeout", "0.2", "--call-retry-initial", "0.1",
-                     "--call-retry-max", "0.1"),
+        first = run_cli(
+            server, ids, "--yes", "--rate", "500", "--call-retry-timeout", "0.2",
+            "--call-retry-initial", "0.1", "--call-retry-max", "0.1",
             cwd=tmp_path,
             environ=env_asking(),
         )  # fmt: skip
@@ -209,10 +192,6 @@ def test_an_empty_run_asks_nothing(tmp_path: Path) -> None:
     ids = tmp_path / "ids.txt"
     ids.write_text("# nothing tonight\n")
     with sandbox() as server:
-        done = bulkremove(
-            run_args(server.base_url, ids, "--journal", "j.sqlite"),
-            cwd=tmp_path,
-            environ=env(BULKREMOVE_ASSUME_YES="false"),
-        )
+        done = run_cli(server, ids, cwd=tmp_path, environ=env(BULKREMOVE_ASSUME_YES="false"))
         assert server.stats()["requests"] == 0
     assert done.returncode == 0, done.stderr

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pexpect
-from e2e import env_asking, sandbox, write_ids
+from e2e import env_asking, run_args, sandbox, write_ids
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -37,16 +37,11 @@ def finish(child: pexpect.spawn) -> tuple[int, list[str]]:
     return int(child.exitstatus), lines
 
 
-def run_args(base_url: str, ids: Path, *extra: str) -> list[str]:
-    return ["run", "--base-url", base_url, "--campaign", "00001", "--input", str(ids),
-            "--journal", "j.sqlite", *extra]  # fmt: skip
-
-
 def test_yes_at_the_prompt_runs_and_the_display_shows_the_final_counts(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", range(1, 1201))
     with sandbox("--campaign", "00001=1-1000") as server:
         child = spawn(
-            run_args(server.base_url, ids, "--rate", "20", "--max-ids-per-request", "50"),
+            run_args(server, ids, "--rate", "20", "--max-ids-per-request", "50"),
             tmp_path,
         )
         host = server.base_url.split("/")[2]
@@ -69,7 +64,7 @@ def test_yes_at_the_prompt_runs_and_the_display_shows_the_final_counts(tmp_path:
 def test_no_at_the_prompt_sends_nothing_and_exits_2(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", range(1, 101))
     with sandbox() as server:
-        child = spawn(run_args(server.base_url, ids), tmp_path)
+        child = spawn(run_args(server, ids), tmp_path)
         child.expect_exact("[y/N] ")
         child.sendline("n")
         code, screen = finish(child)
@@ -84,7 +79,7 @@ def test_no_at_the_prompt_sends_nothing_and_exits_2(tmp_path: Path) -> None:
 def test_enter_alone_is_no(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", range(1, 101))
     with sandbox() as server:
-        child = spawn(run_args(server.base_url, ids), tmp_path)
+        child = spawn(run_args(server, ids), tmp_path)
         child.expect_exact("[y/N] ")
         child.sendline("")
         code, _ = finish(child)
@@ -96,7 +91,7 @@ def test_enter_alone_is_no(tmp_path: Path) -> None:
 def test_ctrl_c_at_the_prompt_is_no(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", range(1, 101))
     with sandbox() as server:
-        child = spawn(run_args(server.base_url, ids), tmp_path)
+        child = spawn(run_args(server, ids), tmp_path)
         child.expect_exact("[y/N] ")
         child.sendintr()
         code, screen = finish(child)
@@ -111,7 +106,7 @@ def test_a_resume_on_a_terminal_asks_too(tmp_path: Path) -> None:
     with sandbox("--campaign", "00001=1-100") as server:
         server.post("/_sandbox/calls", {"campaign": "00001", "ids": [4, 5], "duration_s": None})
         first = spawn(
-            run_args(server.base_url, ids, "--yes", "--rate", "500", "--call-retry-timeout",
+            run_args(server, ids, "--yes", "--rate", "500", "--call-retry-timeout",
                      "0.2", "--call-retry-initial", "0.1", "--call-retry-max", "0.1"),
             tmp_path,
         )  # fmt: skip
@@ -132,7 +127,7 @@ def test_log_lines_print_whole_above_the_live_display(tmp_path: Path) -> None:
     # 414 above 1500 bytes: the run logs url_too_long warnings while the display is live.
     with sandbox("--campaign", "00001=1-1500", "--max-target-length", "1500") as server:
         child = spawn(
-            run_args(server.base_url, ids, "--yes", "--rate", "50", "--concurrency", "1"),
+            run_args(server, ids, "--yes", "--rate", "50", "--concurrency", "1"),
             tmp_path,
         )
         code, screen = finish(child)

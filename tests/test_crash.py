@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e import bulkremove, sandbox, start, wait_until_left, write_ids
+from e2e import bulkremove, run_args, run_cli, sandbox, start, wait_until_left, write_ids
 
 RECORDS = 4000
 
@@ -35,9 +35,9 @@ def test_sigkill_at_a_random_point_then_resume_agrees_with_the_server(
         "--call-share", "0.02", "--call-min", "0.5", "--call-max", "1.5",
     ) as server:  # fmt: skip
         process = start(
-            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
-             "--journal", "j.sqlite", "--max-ids-per-request", "25", "--rate", "60",
-             "--concurrency", "4", "--call-retry-initial", "0.2", "--call-retry-max", "0.5"],
+            run_args(server, ids, "--max-ids-per-request", "25", "--rate", "60",
+                     "--concurrency", "4", "--call-retry-initial", "0.2",
+                     "--call-retry-max", "0.5"),
             cwd=tmp_path,
         )  # fmt: skip
         wait_until_left(server, RECORDS - 1)  # sending has begun
@@ -45,7 +45,8 @@ def test_sigkill_at_a_random_point_then_resume_agrees_with_the_server(
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         done = bulkremove(
-            ["run", "--resume", "j.sqlite", "--rate", "500", "--report", "-"], cwd=tmp_path
+            ["run", "--resume", "j.sqlite", "--rate", "500", "--concurrency", "8", "--report", "-"],
+            cwd=tmp_path,
         )
         assert done.returncode == 0, done.stderr
         remaining = server.remaining()
@@ -73,13 +74,10 @@ def test_all_faults_at_once(tmp_path: Path) -> None:
         "--late-share", "0.03", "--late-delay", "1.5", "--latency", "0.0:0.02",
         "--rate-limit", "40", "--rate-burst", "5",
     ) as server:  # fmt: skip
-        done = bulkremove(
-            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
-             "--journal", "j.sqlite", "--max-ids-per-request", "25", "--rate", "120",
-             "--concurrency", "6", "--request-timeout", "0.5", "--max-attempts", "20",
-             "--report", "-"],
+        done = run_cli(
+            server, ids, "--max-ids-per-request", "25", "--rate", "120", "--concurrency", "6",
+            "--request-timeout", "0.5", "--max-attempts", "20", "--report", "-",
             cwd=tmp_path,
-            environ=None,
         )  # fmt: skip
         stats = server.stats()
         remaining = server.remaining()

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
-from e2e import bulkremove, env, sandbox, write_ids
+from e2e import env, run_cli, sandbox, write_ids
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -245,13 +245,18 @@ def journal_rows(path: Path) -> dict[int, tuple[str, int | None, str | None]]:
 def test_cli_a_lying_server_gets_only_what_it_said_removed(tmp_path: Path) -> None:
     write_ids(tmp_path / "ids.txt", range(1, 201))
     with sandbox("--campaign", "00001=1-200", "--hostile", "lie") as server:
-        done = bulkremove(
-            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", "ids.txt",
-             "--journal", "j.sqlite", "--max-ids-per-request", "30", "--rate", "500",
-             "--report", "-"],
+        done = run_cli(
+            server,
+            "ids.txt",
+            "--max-ids-per-request",
+            "30",
+            "--rate",
+            "500",
+            "--report",
+            "-",
             cwd=tmp_path,
             environ=yes_env(),
-        )  # fmt: skip
+        )
     assert done.returncode == 4, done.stderr
     assert "Traceback" not in done.stderr
     rows = journal_rows(tmp_path / "j.sqlite")
@@ -274,12 +279,7 @@ def test_cli_a_lying_server_gets_only_what_it_said_removed(tmp_path: Path) -> No
 def test_cli_record_ids_past_64_bits_do_not_crash_the_run(tmp_path: Path) -> None:
     write_ids(tmp_path / "ids.txt", range(1, 101))
     with sandbox("--campaign", "00001=1-100", "--hostile", "bad_record_id") as server:
-        done = bulkremove(
-            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", "ids.txt",
-             "--journal", "j.sqlite", "--rate", "500"],
-            cwd=tmp_path,
-            environ=yes_env(),
-        )  # fmt: skip
+        done = run_cli(server, "ids.txt", "--rate", "500", cwd=tmp_path, environ=yes_env())
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     rows = journal_rows(tmp_path / "j.sqlite")

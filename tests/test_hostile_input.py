@@ -11,7 +11,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from e2e import SandboxProcess, bulkremove, env, sandbox, write_ids
+from e2e import SandboxProcess, bulkremove, env, run_cli, sandbox, write_ids
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -351,11 +351,9 @@ def free_port() -> int:
 def test_cli_a_journal_edited_by_hand_cannot_smuggle_ids_or_campaigns(tmp_path: Path) -> None:
     write_ids(tmp_path / "ids.txt", range(1, 6))
     nowhere = f"http://127.0.0.1:{free_port()}/api"
-    first = bulkremove(
-        ["run", "--base-url", nowhere, "--campaign", "00001", "--input", "ids.txt",
-         "--journal", "ids.sqlite", "--max-attempts", "1"],
-        cwd=tmp_path,
-        environ=yes_env(),
+    first = run_cli(
+        nowhere, "ids.txt", "--max-attempts", "1",
+        cwd=tmp_path, journal="ids.sqlite", environ=yes_env(),
     )  # fmt: skip
     assert first.returncode == 4, first.stderr
     tamper = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from e2e import bulkremove, sandbox, write_ids
+from e2e import run_cli, sandbox, write_ids
 
 from bulkremove.progress import ProgressMeter
 
@@ -55,10 +55,9 @@ def test_the_final_sample_counts_records_left_in_a_call_as_done() -> None:
 def test_without_a_terminal_progress_events_carry_the_figures(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", range(1, 601))
     with sandbox("--campaign", "00001=1-500", "--latency", "0.05:0.05") as server:
-        done = bulkremove(
-            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
-             "--journal", "j.sqlite", "--max-ids-per-request", "10", "--rate", "40",
-             "--progress-interval", "0.25", "--log-format", "json"],
+        done = run_cli(
+            server, ids, "--max-ids-per-request", "10", "--rate", "40",
+            "--progress-interval", "0.25", "--log-format", "json",
             cwd=tmp_path,
         )  # fmt: skip
     assert done.returncode == 0, done.stderr

@@ -10,7 +10,17 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e import PASSWORD, bulkremove, env, sandbox, start, wait_until_left, write_ids
+from e2e import (
+    PASSWORD,
+    bulkremove,
+    env,
+    run_args,
+    run_cli,
+    sandbox,
+    start,
+    wait_until_left,
+    write_ids,
+)
 
 FAST = [
     "--rate",
@@ -22,6 +32,10 @@ FAST = [
 ]
 
 
+# A resumed run keeps the journal's concurrency unless told; the rest need not go slowly.
+RESUME_FAST = ["--rate", "500", "--concurrency", "8"]
+
+
 def states(journal: Path) -> dict[int, str]:
     with sqlite3.connect(journal) as con:
         rows = con.execute("SELECT customer_id, state FROM records_view").fetchall()
@@ -31,11 +45,9 @@ def states(journal: Path) -> dict[int, str]:
 def test_run_removes_everything_and_reports_the_truth(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", [*range(1, 4001), *range(9001, 9051), 17, 18])
     with sandbox("--campaign", "00001=1-5000") as server:
-        done = bulkremove(
-            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
-             "--journal", "j.sqlite", "--report", "report.json", "--concurrency", "4", *FAST],
-            cwd=tmp_path,
-        )  # fmt: skip
+        done = run_cli(
+            server, ids, "--report", "report.json", "--concurrency", "4", *FAST, cwd=tmp_path
+        )
         assert done.returncode == 0, done.stderr
         remaining = server.remaining()
         stats = server.stats()
@@ -66,11 +78,7 @@ def test_calls_that_end_are_removed_and_endless_ones_stay_in_call(tmp_path: Path
     with sandbox("--campaign", "00001=1-2000") as server:
         server.post("/_sandbox/calls", {"campaign": "00001", "ids": [5, 6, 7], "duration_s": 1.0})
         server.post("/_sandbox/calls", {"campaign": "00001", "ids": [8, 9], "duration_s": None})
-        done = bulkremove(
-            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
-             "--journal", "j.sqlite", "--call-retry-timeout", "3", *FAST],
-            cwd=tmp_path,
-        )  # fmt: skip
+        done = run_cli(server, ids, "--call-retry-timeout", "3", *FAST, cwd=tmp_path)
         remaining = server.remaining()
         requests = server.stats()["requests"]
     assert done.returncode == 4, done.stderr
@@ -92,10 +100,9 @@ def test_throttling_and_server_errors_are_survived(tmp_path: Path) -> None:
         "--campaign", "00001=1-1000", "--rate-limit", "20", "--rate-burst", "3",
         "--error-share", "0.2", "--seed", "3",
     ) as server:  # fmt: skip
-        done = bulkremove(
-            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
-             "--journal", "j.sqlite", "--max-ids-per-request", "50", "--max-attempts", "20",
-             "--concurrency", "4", "--rate", "40"],
+        done = run_cli(
+            server, ids, "--max-ids-per-request", "50", "--max-attempts", "20",
+            "--concurrency", "4", "--rate", "40",
             cwd=tmp_path,
             environ=env(BULKREMOVE_RETRY_INITIAL="0.05", BULKREMOVE_RETRY_MAX="0.5"),
         )  # fmt: skip
@@ -110,11 +117,7 @@ def test_throttling_and_server_errors_are_survived(tmp_path: Path) -> None:
 def test_url_too_long_splits_and_lowers_the_budget(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", range(1, 1501))
     with sandbox("--campaign", "00001=1-1500", "--max-target-length", "1500") as server:
-        done = bulkremove(
-            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
-             "--journal", "j.sqlite", "--concurrency", "1", *FAST],
-            cwd=tmp_path,
-        )  # fmt: skip
+        done = run_cli(server, ids, "--concurrency", "1", *FAST, cwd=tmp_path)
         stats = server.stats()
         remaining = server.remaining()
     assert done.returncode == 0, done.stderr
@@ -128,9 +131,8 @@ def test_url_too_long_splits_and_lowers_the_budget(tmp_path: Path) -> None:
 def test_bad_credentials_abort_with_exit_3(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", range(1, 20001))
     with sandbox("--campaign", "00001=1-20000") as server:
-        done = bulkremove(
-            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
-             "--journal", "j.sqlite", "--concurrency", "4", "--max-ids-per-request", "10"],
+        done = run_cli(
+            server, ids, "--concurrency", "4", "--max-ids-per-request", "10",
             cwd=tmp_path,
             environ=env(BULKREMOVE_PASSWORD="wrong-secret", BULKREMOVE_RATE="1000"),
         )  # fmt: skip
@@ -147,11 +149,7 @@ def test_invalid_input_sends_nothing(tmp_path: Path) -> None:
     ids = tmp_path / "ids.txt"
     ids.write_text("1\n2\nabc\n4\n-5\n")
     with sandbox() as server:
-        done = bulkremove(
-            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
-             "--journal", "j.sqlite"],
-            cwd=tmp_path,
-        )  # fmt: skip
+        done = run_cli(server, ids, cwd=tmp_path)
         requests = server.stats()["requests"]
     assert done.returncode == 2
     assert f"{ids.name}:3: 'abc'" in done.stderr
@@ -164,11 +162,7 @@ def test_skip_invalid_goes_on_and_counts(tmp_path: Path) -> None:
     ids = tmp_path / "ids.txt"
     ids.write_text("1\n2\nabc\n4\n")
     with sandbox() as server:
-        done = bulkremove(
-            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
-             "--journal", "j.sqlite", "--skip-invalid", "--report", "-"],
-            cwd=tmp_path,
-        )  # fmt: skip
+        done = run_cli(server, ids, "--skip-invalid", "--report", "-", cwd=tmp_path)
         remaining = len(server.remaining())
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
@@ -181,12 +175,7 @@ def test_csv_with_campaigns_and_stdin(tmp_path: Path) -> None:
     csv = tmp_path / "ids.csv"
     csv.write_text("customer_id,campaign_id\n1,00001\n2,00002\n3,00002\n")
     with sandbox("--campaign", "00001=1-10", "--campaign", "00002=1-10") as server:
-        done = bulkremove(
-            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(csv),
-             "--input", "-", "--journal", "j.sqlite", "--report", "-"],
-            cwd=tmp_path,
-            stdin="5\n6\n",
-        )  # fmt: skip
+        done = run_cli(server, csv, "--input", "-", "--report", "-", cwd=tmp_path, stdin="5\n6\n")
         left_1, left_2 = server.remaining("00001"), server.remaining("00002")
     assert done.returncode == 0, done.stderr
     assert left_1 == set(range(1, 11)) - {1, 5, 6}
@@ -198,9 +187,8 @@ def test_killed_run_resumes_and_agrees_with_the_server(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", range(1, 6001))
     with sandbox("--campaign", "00001=1-6000", "--latency", "0.02:0.05") as server:
         process = start(
-            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
-             "--journal", "j.sqlite", "--max-ids-per-request", "20", "--rate", "100",
-             "--concurrency", "4"],
+            run_args(server, ids, "--max-ids-per-request", "20", "--rate", "100",
+                     "--concurrency", "4"),
             cwd=tmp_path,
         )  # fmt: skip
         wait_until_left(server, 5000)
@@ -210,7 +198,7 @@ def test_killed_run_resumes_and_agrees_with_the_server(tmp_path: Path) -> None:
         assert 0 < left_at_kill <= 5000, "the kill came mid-run"
 
         done = bulkremove(
-            ["run", "--resume", "j.sqlite", "--rate", "500", "--report", "-"], cwd=tmp_path
+            ["run", "--resume", "j.sqlite", *RESUME_FAST, "--report", "-"], cwd=tmp_path
         )
         assert done.returncode == 0, done.stderr
         remaining = server.remaining()
@@ -231,11 +219,7 @@ def test_killed_run_resumes_and_agrees_with_the_server(tmp_path: Path) -> None:
 def test_resume_with_nothing_left_sends_nothing(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", range(1, 11))
     with sandbox() as server:
-        first = bulkremove(
-            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
-             "--journal", "j.sqlite"],
-            cwd=tmp_path,
-        )  # fmt: skip
+        first = run_cli(server, ids, cwd=tmp_path)
         assert first.returncode == 0, first.stderr
         before = server.stats()["requests"]
         again = bulkremove(["run", "--resume", "j.sqlite"], cwd=tmp_path)
@@ -247,10 +231,8 @@ def test_resume_with_nothing_left_sends_nothing(tmp_path: Path) -> None:
 def test_rate_and_concurrency_are_ceilings(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", range(1, 801))
     with sandbox("--campaign", "00001=1-800", "--latency", "0.01:0.03") as server:
-        done = bulkremove(
-            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
-             "--journal", "j.sqlite", "--max-ids-per-request", "10", "--rate", "25",
-             "--concurrency", "3"],
+        done = run_cli(
+            server, ids, "--max-ids-per-request", "10", "--rate", "25", "--concurrency", "3",
             cwd=tmp_path,
         )  # fmt: skip
         stats = server.stats()
@@ -285,9 +267,8 @@ def test_signal_interrupts_with_130_and_resumes(tmp_path: Path, signum: int) -> 
     ids = write_ids(tmp_path / "ids.txt", range(1, 3001))
     with sandbox("--campaign", "00001=1-3000", "--latency", "0.02:0.04") as server:
         process = start(
-            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
-             "--journal", "j.sqlite", "--max-ids-per-request", "10", "--rate", "50",
-             "--concurrency", "2"],
+            run_args(server, ids, "--max-ids-per-request", "10", "--rate", "50",
+                     "--concurrency", "2"),
             cwd=tmp_path,
         )  # fmt: skip
         wait_until_left(server, 2900)
@@ -300,7 +281,7 @@ def test_signal_interrupts_with_130_and_resumes(tmp_path: Path, signum: int) -> 
         done = sum(1 for s in journal.values() if s == "removed")
         # The answers in flight were waited for: every removal the server made is journaled.
         assert 0 < done == removed_by_server
-        again = bulkremove(["run", "--resume", "j.sqlite", "--rate", "500"], cwd=tmp_path)
+        again = bulkremove(["run", "--resume", "j.sqlite", *RESUME_FAST], cwd=tmp_path)
         assert again.returncode == 0, again.stderr
         assert server.remaining() == set()
 
@@ -313,19 +294,19 @@ def test_no_output_carries_the_credentials(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", range(1, 301))
     with sandbox("--campaign", "00001=1-300", "--password", secret, "--error-share", "0.3") as srv:
         runs = [
-            bulkremove(
-                ["run", "--base-url", srv.base_url, "--campaign", "00001", "--input", str(ids),
-                 "--journal", f"j{fmt}.sqlite", "--log-level", "debug", "--log-format", fmt,
-                 "--max-ids-per-request", "20", "--rate", "500", "--report", "-"],
+            run_cli(
+                srv, ids, "--log-level", "debug", "--log-format", fmt,
+                "--max-ids-per-request", "20", "--rate", "500", "--report", "-",
                 cwd=tmp_path,
+                journal=f"j{fmt}.sqlite",
                 environ=env(BULKREMOVE_PASSWORD=secret, BULKREMOVE_RETRY_INITIAL="0.01"),
             )
             for fmt in ("console", "json")
         ]  # fmt: skip
-        failing = bulkremove(
-            ["run", "--base-url", srv.base_url, "--campaign", "00001", "--input", str(ids),
-             "--journal", "bad.sqlite", "--log-level", "debug"],
+        failing = run_cli(
+            srv, ids, "--log-level", "debug",
             cwd=tmp_path,
+            journal="bad.sqlite",
             environ=env(BULKREMOVE_PASSWORD=secret + "x"),
         )  # fmt: skip
     assert [r.returncode for r in runs] == [0, 0]
@@ -352,10 +333,9 @@ def test_second_signal_stops_at_once_and_the_journal_stays_resumable(tmp_path: P
     ids = write_ids(tmp_path / "ids.txt", range(1, 2001))
     with sandbox("--campaign", "00001=1-2000", "--latency", "9:9") as server:
         process = start(
-            ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
-             "--journal", "j.sqlite", "--max-ids-per-request", "100", "--concurrency", "2"],
+            run_args(server, ids, "--max-ids-per-request", "100", "--concurrency", "2"),
             cwd=tmp_path,
-        )  # fmt: skip
+        )
         deadline = time.monotonic() + 20
         while server.stats()["in_flight"] == 0 and time.monotonic() < deadline:
             time.sleep(0.05)  # until requests are in flight, their answers 9 s away

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import trustme
-from e2e import PASSWORD, SandboxProcess, bulkremove, env, sandbox, write_ids
+from e2e import PASSWORD, SandboxProcess, bulkremove, env, run_cli, sandbox, write_ids
 
 from bulkremove.client import Client
 from bulkremove.errors import FatalApiError, TlsError
@@ -162,9 +162,7 @@ def trusted_stats(server: SandboxProcess, ca: Path) -> dict[str, Any]:
     return stats
 
 
-def run_args(server: SandboxProcess, ids: Path, journal: str) -> list[str]:
-    return ["run", "--base-url", server.base_url, "--campaign", "00001", "--input", str(ids),
-            "--journal", journal, "--rate", "500"]  # fmt: skip
+FAST = ["--rate", "500"]
 
 
 def test_cli_run_over_https(pki: Pki, tmp_path: Path) -> None:
@@ -173,20 +171,20 @@ def test_cli_run_over_https(pki: Pki, tmp_path: Path) -> None:
         "--campaign", "00001=1-300", "--tls-cert", str(pki.cert), "--tls-key", str(pki.key)
     ) as server:  # fmt: skip
         assert server.base_url.startswith("https://")
-        refused = bulkremove(
-            run_args(server, ids, "refused.sqlite"), cwd=tmp_path, environ=yes_env()
+        refused = run_cli(
+            server, ids, *FAST, cwd=tmp_path, journal="refused.sqlite", environ=yes_env()
         )
         after_refusal = trusted_stats(server, pki.ca)
-        trusted = bulkremove(
-            run_args(server, ids, "trusted.sqlite"),
-            cwd=tmp_path,
+        trusted = run_cli(
+            server, ids, *FAST,
+            cwd=tmp_path, journal="trusted.sqlite",
             environ=yes_env(BULKREMOVE_CA_BUNDLE=str(pki.ca)),
-        )
-        unverified = bulkremove(
-            run_args(server, write_ids(tmp_path / "more.txt", range(1, 11)), "unverified.sqlite"),
-            cwd=tmp_path,
+        )  # fmt: skip
+        unverified = run_cli(
+            server, write_ids(tmp_path / "more.txt", range(1, 11)), *FAST,
+            cwd=tmp_path, journal="unverified.sqlite",
             environ=yes_env(BULKREMOVE_VERIFY_TLS="false"),
-        )
+        )  # fmt: skip
         stats = trusted_stats(server, pki.ca)
 
     assert refused.returncode == 3, refused.stderr
