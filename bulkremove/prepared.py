@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bulkremove import startup
 from bulkremove.errors import ConfigError, InputError, JournalError
 from bulkremove.ingest import InputReader
 from bulkremove.journal import Journal
@@ -53,16 +54,21 @@ def default_journal_path(settings: Settings, now: float | None = None) -> Path:
     return Path(settings.journal_dir) / name
 
 
-def prepare_journal(settings: Settings, inputs: Sequence[str], path: Path) -> Journal:
+def prepare_journal(
+    settings: Settings, inputs: Sequence[str], path: Path, *, then_import: Sequence[str] = ()
+) -> Journal:
     """Create the journal at ``path`` and read every input id into it as pending.
 
-    Refuses (InputError, the journal removed) when a line is invalid and ``skip_invalid`` is off.
+    ``then_import`` names modules to import on a thread once the last line is read
+    (:func:`bulkremove.startup.then_import`). Refuses (InputError, the journal removed) when a
+    line is invalid and ``skip_invalid`` is off.
     """
     log = get_logger("ingest")
     journal = Journal.create(str(path), settings.public())
     try:
         reader = InputReader(inputs, settings.campaign)
-        new = journal.add_pending(reader)
+        batches = startup.then_import(reader, then_import) if then_import else reader
+        new = journal.add_pending(batches)
         stats = reader.stats
         if stats.invalid and not settings.skip_invalid:
             raise InputError(stats.invalid_message())
@@ -125,7 +131,9 @@ def prepare_run(
     else:
         path = Path(journal_path) if journal_path else default_journal_path(settings)
         log.info("journal_created", journal=str(path))
-        journal = prepare_journal(settings, inputs, path)
+        # A dry run sends nothing: it needs neither the engine nor the HTTP stack.
+        sending = () if dry_run else ("bulkremove.client", "bulkremove.engine")
+        journal = prepare_journal(settings, inputs, path, then_import=sending)
     created = not resume
     try:
         plan = make_plan(journal, settings, resumed=bool(resume), name=str(path))

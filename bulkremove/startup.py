@@ -1,31 +1,37 @@
 """Start-up tricks, each with what it buys; one that buys under 3 % of a run is not kept.
 
 Measured with the end-to-end run of ``python -m benchmarks --only e2e --ids 300000`` (a whole
-``bulkremove run`` process against the sandbox, 300,000 ids, concurrency 16): 30 rounds of the
-variants in rotation, medians, on a shared 2-core machine (load 6-9). Everything here on:
-1.86 s, 0.87 s of CPU.
+``bulkremove run`` process against the sandbox, 300,000 ids, concurrency 16), the variants in
+rotation, medians; on a busy machine the figures mislead (an import on a thread looks like a loss
+when the other core is taken), so the two kept last were measured with the machine otherwise idle:
+6 rounds, everything on 0.75 s.
 
-- :func:`rich_blocked` (structlog imported without rich): without it 1.94 s (+4.3 %), start-up
-  +57 ms, CPU +51 ms. Kept.
+- :func:`then_import` (the engine and the HTTP stack imported on a thread while SQLite inserts
+  the ids): without it 0.81 s (+8 %), the sending phase 0.08 s longer. Kept.
+- :func:`freeze_before_exit`: without it 0.78 s (+4 %), the exit 0.02-0.03 s longer. Kept.
+- :func:`rich_blocked` (structlog imported without rich): without it +4.3 %, start-up +57 ms,
+  CPU +51 ms (30 rounds, busy machine). Kept.
 - :func:`lazy_names`, for the sandbox's face: the command line imports the sandbox's argument
   parser, and the face keeps aiohttp's server side from loading with it. In a run (which loads
   aiohttp's client anyway) that is 25 ms of CPU, about 1 %; in every other command (``report``,
   ``export``, ``runs``, ``--help``) 117 ms on top of their 105 ms of imports, measured apart.
+  Kept for those commands.
 
-Not kept, with their figures: ``gc.freeze()`` at exit (the exit 60 ms longer without it, the run
-1.87 against 1.86 s, CPU +21 ms); importing the engine on a thread while the journal takes the
-ids (1.72 s without it against 1.86 s: on two busy cores the import slowed the ingest more than
-it saved later); the package's lazy face (1.79 against 1.86 s, +1 ms of CPU in a run, +7 ms
-on ``--help``: the command line imports those modules anyway).
+Not kept: the package's own lazy face (+1 ms of CPU in a run, +7 ms on ``--help``: the command
+line imports those modules anyway).
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import sys
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from typing import Any
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -57,3 +63,35 @@ def lazy_names(
         return value
 
     return __getattr__
+
+
+def then_import(items: Iterable[T], modules: Sequence[str]) -> Iterator[T]:
+    """``items``, then ``modules`` imported on a thread of its own once they are all taken.
+
+    The engine and the HTTP stack take a fifth of a second to import, nearly all of it holding
+    the GIL; the journal's insert of the ids read does not hold it. Started once the input is read
+    (reading holds the GIL too, and the two would slow each other), the import runs beside
+    SQLite's work. An import that needs a module waits for this one (Python's import lock); a
+    failure here is met again there. Nothing starts for a read that fails.
+    """
+    yield from items
+    missing = [module for module in modules if module not in sys.modules]
+    if missing:
+        threading.Thread(target=_import_quietly, args=(missing,), daemon=True).start()
+
+
+def _import_quietly(modules: Sequence[str]) -> None:
+    for module in modules:
+        with contextlib.suppress(Exception):
+            importlib.import_module(module)
+
+
+def freeze_before_exit() -> None:
+    """Spare the process's last garbage collections the objects the imports made.
+
+    They would walk every one of them (some 30 ms); frozen, they are skipped, and the memory goes
+    back with the process. Not while another thread runs (an import in the background, after a
+    refusal): the interpreter's finalization has crashed on frozen objects then.
+    """
+    if threading.active_count() == 1:
+        gc.freeze()

@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
+from bulkremove import startup
 from bulkremove.cli.output import fail
 from bulkremove.cli.parser import build_parser
 from bulkremove.errors import FatalApiError
@@ -54,7 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def console() -> NoReturn:
     """The ``bulkremove`` command: :func:`main`, then exit with its code."""
-    sys.exit(main())
+    code = main()
+    startup.freeze_before_exit()
+    sys.exit(code)
 
 
 def _leaf(exc: BaseException) -> BaseException:
