@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bulkremove import startup
 from bulkremove.errors import ConfigError, InputError, JournalError
 from bulkremove.ingest import InputReader
 from bulkremove.journal import Journal
 from bulkremove.logs import get_logger
 from bulkremove.plan import Plan, make_plan
 from bulkremove.settings import Settings, require_api
+from bulkremove.startup import then_import as import_after
 
 
 @dataclass(slots=True)
@@ -67,7 +67,7 @@ def prepare_journal(
     journal = Journal.create(str(path), settings.public())
     try:
         reader = InputReader(inputs, settings.campaign)
-        batches = startup.then_import(reader, then_import) if then_import else reader
+        batches = import_after(reader, then_import) if then_import else reader
         new = journal.add_pending(batches)
         stats = reader.stats
         if stats.invalid and not settings.skip_invalid:

@@ -17,11 +17,11 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
-from bulkremove import startup
 from bulkremove.cli.output import fail
 from bulkremove.cli.parser import build_parser
 from bulkremove.errors import FatalApiError
 from bulkremove.exits import EXIT_INTERNAL, EXIT_INTERRUPTED, exit_code_for_error
+from bulkremove.startup import freeze_before_exit
 
 __all__ = ["build_parser", "console", "main"]
 
@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def console() -> NoReturn:
     """The ``bulkremove`` command: :func:`main`, then exit with its code."""
     code = main()
-    startup.freeze_before_exit()
+    freeze_before_exit()
     sys.exit(code)
 
 
