@@ -19,6 +19,7 @@ from bulkremove.settings.parsers import (
     BOOL,
     CAMPAIGN,
     TEXT,
+    USERNAME,
     Rule,
     choice,
     float_in,
@@ -89,7 +90,9 @@ class Settings:
     base_url: str | None = key(
         None, BASE_URL, API, "API root, e.g. https://acme.thulium.com/api", metavar="URL"
     )
-    username: str = key("", TEXT, API, "API user (the password is never a flag)", metavar="USER")
+    username: str = key(
+        "", USERNAME, API, "API user (the password is never a flag)", metavar="USER"
+    )
     password: str = key("", TEXT, API, "password of the API user", secret=True)
     password_file: str | None = key(
         None, TEXT, API, "file whose first line is the password", metavar="PATH"
