@@ -73,7 +73,7 @@ def prepare_journal(
     line is invalid and ``skip_invalid`` is off.
     """
     log = get_logger("ingest")
-    journal = Journal.create(str(path), settings.public())
+    journal = Journal.create(str(path), settings.public(), durable=settings.durable)
     try:
         reader = InputReader(inputs, settings.campaign)
         batches = import_after(reader, then_import) if then_import else reader
@@ -128,7 +128,7 @@ def prepare_run(
     log = get_logger("run")
     if resume:
         path = Path(resume)
-        journal = Journal.open(resume, write=not dry_run)
+        journal = Journal.open(resume, write=not dry_run, durable=settings.durable)
         if journal.get_meta("input") is None:
             journal.close()
             # Killed while reading the input: its ids are not all in, and resuming would

@@ -38,10 +38,13 @@ class Journal(Intake, Outcomes, Reads):
     """An open journal file. Synchronous; use from one thread at a time."""
 
     @classmethod
-    def create(cls, path: str | os.PathLike[str], settings: Mapping[str, object]) -> Journal:
+    def create(
+        cls, path: str | os.PathLike[str], settings: Mapping[str, object], *, durable: bool = False
+    ) -> Journal:
         """Create a new journal at ``path`` (parents too) holding ``settings``.
 
         Refuses a file that exists and is not empty, and a journal locked by another process.
+        ``durable`` commits with ``synchronous = FULL`` (``durability = full``).
         """
         if "password" in settings:
             raise ValueError("the settings written to the journal must not hold the password")
@@ -58,7 +61,7 @@ class Journal(Intake, Outcomes, Reads):
                         f"journal {existing} already exists: resume it, or choose another path"
                     )
             with _closing_on_error(None, f"cannot create journal {target}"):
-                con = connect(target, writable=True)
+                con = connect(target, writable=True, durable=durable)
             with _closing_on_error(con, f"cannot create journal {target}"):
                 create_schema(con, settings)
                 return cls(target, con, lock_fd, writable=True)
@@ -67,7 +70,9 @@ class Journal(Intake, Outcomes, Reads):
             raise
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, write: bool = False) -> Journal:
+    def open(
+        cls, path: str | os.PathLike[str], *, write: bool = False, durable: bool = False
+    ) -> Journal:
         """Open an existing journal; ``write=True`` takes the lock (for resume).
 
         Refuses a missing, empty, non-SQLite, foreign, other-schema or damaged file, saying which.
@@ -77,7 +82,7 @@ class Journal(Intake, Outcomes, Reads):
         lock_fd = lock(target) if write else None
         try:
             with _closing_on_error(None, f"cannot open journal {target}"):
-                con = connect(target, writable=write)
+                con = connect(target, writable=write, durable=durable)
             with _closing_on_error(con, f"journal {target} is damaged or unreadable"):
                 check_identity(con, target)
                 journal = cls(target, con, lock_fd, writable=write)

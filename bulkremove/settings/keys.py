@@ -194,6 +194,12 @@ class Settings:
     journal_dir: str = key(
         "bulkremove-runs", TEXT, LOCAL, "folder for journals without --journal", metavar="DIR"
     )
+    durability: str = key(
+        "normal",
+        choice("normal", "full"),
+        LOCAL,
+        "normal: the journal survives a crash or SIGKILL; full: also a power loss",
+    )
     skip_invalid: bool = key(False, BOOL, LOCAL, "go on past invalid input lines, counting them")
     log_format: str = key("console", choice("console", "json"), LOCAL, "log line format")
     log_level: str = key(
@@ -246,6 +252,11 @@ class Settings:
     )
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     """Where each non-default value came from: ``flag --rate``, ``env BULKREMOVE_RATE``, ..."""
+
+    @property
+    def durable(self) -> bool:
+        """``durability = full``: flush the journal and output files to disk at each write."""
+        return self.durability == "full"
 
     def public(self) -> dict[str, Any]:
         """The effective settings without secrets, for the journal and reports."""
