@@ -173,6 +173,13 @@ class Settings:
         "longest delay before retrying a failed batch",
         metavar="SECONDS",
     )
+    batch_retry_timeout: float = key(
+        600.0,
+        float_in(0.0, 7 * 86400.0, open_low=True),
+        RETRIES,
+        "seconds from a batch's first try within which its retries must end",
+        metavar="SECONDS",
+    )
     max_retry_after: float = key(
         300.0,
         float_in(0.0, 86400.0),
