@@ -83,5 +83,6 @@ def test_report_and_metrics_are_written_through_fsync_under_full(
         assert any(name.startswith(".r.json.") for name in files), calls
         assert any(name.startswith(".m.prom.") for name in files), calls
         assert str(out) in folders
+        assert str(tmp_path) in folders, "the new journal's name is on disk too"
     else:
         assert calls == []

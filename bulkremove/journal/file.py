@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Self
 
 from bulkremove.errors import JournalError
+from bulkremove.files import sync_folder
 from bulkremove.journal.intake import Intake
 from bulkremove.journal.lock import lock, unlock
 from bulkremove.journal.outcomes import Outcomes
@@ -64,6 +65,8 @@ class Journal(Intake, Outcomes, Reads):
                 con = connect(target, writable=True, durable=durable)
             with _closing_on_error(con, f"cannot create journal {target}"):
                 create_schema(con, settings)
+                if durable:  # the new file's name, and its -wal's, survive a power loss too
+                    sync_folder(target.parent)
                 return cls(target, con, lock_fd, writable=True)
         except BaseException:
             unlock(lock_fd)
