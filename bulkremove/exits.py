@@ -7,6 +7,7 @@
     3    aborted by a fatal API answer (401, 403, unknown campaign, TLS)
     4    finished with records left in_call, failed or pending
     130  interrupted by SIGINT or SIGTERM
+    141  the reader of stdout went away (``export ... | head``), as a shell's SIGPIPE
 
 An error is mapped from its class and from where it happened: before any request was sent, or
 after sending started. The two tables give the same codes today; they are apart so that an
@@ -28,6 +29,7 @@ EXIT_USAGE = 2
 EXIT_FATAL_API = 3
 EXIT_INCOMPLETE = 4
 EXIT_INTERRUPTED = 130
+EXIT_CLOSED_PIPE = 141
 
 
 class Where(enum.Enum):

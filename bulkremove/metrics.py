@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import anyio
 
 from bulkremove.errors import ConfigError
+from bulkremove.files import write_atomically
 from bulkremove.journal import Journal
 from bulkremove.logs import get_logger
 from bulkremove.progress import Progress
@@ -120,26 +120,12 @@ def _number(value: float) -> str:
     return repr(float(value))
 
 
-def write_atomically(path: str, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)  # node_exporter runs as another user
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 class MetricsFile:
     """The metrics file of one run. Check it with :meth:`check` before anything is sent."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, durable: bool = False) -> None:
         self.path = path
+        self._durable = durable
         self._started = time.monotonic()
         self._last_success = read_last_success(path)
 
@@ -172,7 +158,7 @@ class MetricsFile:
             last_success=self._last_success,
         )
         try:
-            write_atomically(self.path, text)
+            write_atomically(self.path, text.encode(), durable=self._durable)
         except OSError as exc:
             get_logger("metrics").warning("metrics_not_written", path=self.path, error=str(exc))
 

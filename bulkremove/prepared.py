@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,10 +49,18 @@ class PreparedRun:
 
 
 def default_journal_path(settings: Settings, now: float | None = None) -> Path:
-    """``<journal_dir>/<UTC timestamp>-<campaign>.sqlite``."""
-    stamp = datetime.fromtimestamp(now or time.time(), UTC).strftime("%Y%m%dT%H%M%SZ")
-    name = f"{stamp}-{settings.campaign or 'multi'}.sqlite"
-    return Path(settings.journal_dir) / name
+    """``<journal_dir>/<UTC time to the ms>-<campaign>-<4 random hex>.sqlite``.
+
+    The time makes names sort as the runs started; the random part keeps two runs started in
+    the same millisecond (two cron jobs, a retry loop) apart.
+    """
+    moment = datetime.fromtimestamp(time.time() if now is None else now, UTC)
+    stamp = moment.strftime("%Y%m%dT%H%M%S.%f")[:-3] + "Z"
+    folder = Path(settings.journal_dir)
+    while True:
+        path = folder / f"{stamp}-{settings.campaign or 'multi'}-{secrets.token_hex(2)}.sqlite"
+        if not path.exists():
+            return path
 
 
 def prepare_journal(
@@ -64,7 +73,7 @@ def prepare_journal(
     line is invalid and ``skip_invalid`` is off.
     """
     log = get_logger("ingest")
-    journal = Journal.create(str(path), settings.public())
+    journal = Journal.create(str(path), settings.public(), durable=settings.durable)
     try:
         reader = InputReader(inputs, settings.campaign)
         batches = import_after(reader, then_import) if then_import else reader
@@ -119,7 +128,7 @@ def prepare_run(
     log = get_logger("run")
     if resume:
         path = Path(resume)
-        journal = Journal.open(resume, write=not dry_run)
+        journal = Journal.open(resume, write=not dry_run, durable=settings.durable)
         if journal.get_meta("input") is None:
             journal.close()
             # Killed while reading the input: its ids are not all in, and resuming would

@@ -207,7 +207,7 @@ async def _consent(confirm: Confirm, plan: Plan) -> None:
 def _metrics_file(settings: Settings) -> MetricsFile | None:
     if not settings.metrics_file:
         return None
-    metrics = MetricsFile(settings.metrics_file)
+    metrics = MetricsFile(settings.metrics_file, durable=settings.durable)
     metrics.check()
     return metrics
 

@@ -8,6 +8,8 @@ import json
 import os
 import signal
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -243,3 +245,32 @@ def test_a_csv_export_feeds_back_as_input_to_each_ids_own_campaign(tmp_path: Pat
     }
     assert left_1 == set(range(3, 11))
     assert left_2 == {2, *range(4, 11)}
+
+
+def test_a_reader_that_goes_away_ends_the_commands_quietly(tmp_path: Path) -> None:
+    # 40000 ids make a csv export far larger than a pipe's buffer: the writer meets the
+    # closed pipe for certain. A dry run builds the journal without a server.
+    write_ids(tmp_path / "ids.txt", range(1, 40_001))
+    dry = run_cli("http://127.0.0.1:9/api", "ids.txt", "--dry-run", cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    for fmt in ("csv", "jsonl"):
+        piped = subprocess.run(
+            ["bash", "-c",
+             f"set -o pipefail; {sys.executable} -m bulkremove export j.sqlite --format {fmt}"
+             " | head -1"],
+            cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert piped.returncode in (0, 141), piped.stderr
+        assert piped.stderr == ""
+        assert piped.stdout.count("\n") == 1
+    # A reader that closed before anything was written: every write meets the closed pipe.
+    for args in (["report", "j.sqlite"], ["runs", ".", "--json"], ["runs", "."]):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bulkremove", *args],
+            cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()
+        code = process.wait(timeout=60)
+        assert code in (0, 141), (args, code)
+        assert process.stderr.read() == "", args

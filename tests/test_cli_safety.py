@@ -195,3 +195,18 @@ def test_an_empty_run_asks_nothing(tmp_path: Path) -> None:
         done = run_cli(server, ids, cwd=tmp_path, environ=env(BULKREMOVE_ASSUME_YES="false"))
         assert server.stats()["requests"] == 0
     assert done.returncode == 0, done.stderr
+
+
+def test_a_username_with_a_colon_is_refused_as_a_setting_and_leaves_no_journal(
+    tmp_path: Path,
+) -> None:
+    # Basic auth cannot carry a ':' in the user name: refused before a journal exists.
+    ids = write_ids(tmp_path / "ids.txt", range(1, 11))
+    with sandbox("--campaign", "00001=1-10") as server:
+        refused = run_cli(server, ids, cwd=tmp_path, environ=env(BULKREMOVE_USERNAME="team:ops"))
+        assert server.stats()["requests"] == 0
+    assert refused.returncode == 2, refused.stderr
+    assert "username = 'team:ops' (from env BULKREMOVE_USERNAME) is invalid" in refused.stderr
+    assert "':'" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not (tmp_path / "j.sqlite").exists()

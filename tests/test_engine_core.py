@@ -174,11 +174,15 @@ class Rig:
 
 
 def rig(
-    records: Mapping[str, Sequence[int]], *, script: Script | None = None, **changes: object
+    records: Mapping[str, Sequence[int]],
+    *,
+    script: Script | None = None,
+    sender_type: type[ScriptedSender] = ScriptedSender,
+    **changes: object,
 ) -> Rig:
     clock = VirtualTime(turns=10)
     store = MemoryStore(records)
-    sender = ScriptedSender(clock, set(store.state), script)
+    sender = sender_type(clock, set(store.state), script)
     engine = Engine(
         settings(**changes),
         store,

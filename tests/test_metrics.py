@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from bulkremove.files import write_atomically
 from bulkremove.metrics import (
     MetricsFile,
     outcome_label,
     read_last_success,
     render,
     request_outcomes,
-    write_atomically,
 )
 
 
@@ -75,7 +75,7 @@ def test_write_replaces_the_file_whole_and_leaves_no_temporary(tmp_path: Path) -
     path = tmp_path / "m.prom"
     path.write_text("old\n")
     before = os.stat(path).st_ino
-    write_atomically(str(path), "new\n")
+    write_atomically(str(path), b"new\n")
     assert path.read_text() == "new\n"
     assert os.stat(path).st_ino != before, "a new file was renamed over the old one"
     assert [p.name for p in tmp_path.iterdir()] == ["m.prom"]

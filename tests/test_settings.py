@@ -71,6 +71,7 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
         ({"campaign": "1"}, {}, "five characters"),
         ({"base_url": "ftp://x/api"}, {}, "http(s) URL"),
         ({}, {"BULKREMOVE_LOG_FORMAT": "xml"}, "one of console, json"),
+        ({"username": "a:b"}, {}, "username = 'a:b' (from flag --username) is invalid"),
     ],
 )
 def test_bad_values_name_key_source_and_rule(

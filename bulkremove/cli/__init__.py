@@ -3,7 +3,8 @@
 Exit codes: 0 every record removed or not found; 1 internal error (a bug: one line, or the
 traceback with ``--debug``); 2 refused before anything was sent (usage, configuration, input,
 journal, ``--max-delete``, no confirmation); 3 aborted by a fatal API answer; 4 finished with
-records left ``in_call``, ``failed`` or ``pending``; 130 interrupted by SIGINT or SIGTERM.
+records left ``in_call``, ``failed`` or ``pending``; 130 interrupted by SIGINT or SIGTERM;
+141 the reader of stdout went away (``export ... | head``).
 
 This package owns the terminal: ``parser`` the grammar, one module per command family (``run``,
 ``journals``, ``demo``), ``question`` the confirmation, ``output`` every line printed for people.
@@ -20,7 +21,12 @@ from typing import NoReturn
 from bulkremove.cli.output import fail
 from bulkremove.cli.parser import build_parser
 from bulkremove.errors import FatalApiError
-from bulkremove.exits import EXIT_INTERNAL, EXIT_INTERRUPTED, exit_code_for_error
+from bulkremove.exits import (
+    EXIT_CLOSED_PIPE,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    exit_code_for_error,
+)
 from bulkremove.startup import freeze_before_exit
 
 __all__ = ["build_parser", "console", "main"]
@@ -31,14 +37,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, not as a warning at exit
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # The reader went away (``export ... | head``): nothing more to say to anyone.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_INTERNAL
     except Exception as group:
         exc = _leaf(group)
+        if isinstance(exc, BrokenPipeError):
+            return _closed_pipe()
         code = exit_code_for_error(exc)
         if args.debug:
             traceback.print_exception(group)
@@ -58,6 +63,13 @@ def console() -> NoReturn:
     code = main()
     freeze_before_exit()
     sys.exit(code)
+
+
+def _closed_pipe() -> int:
+    # The reader went away (``export ... | head``): nothing more to say to anyone. Later
+    # flushes of stdout (at exit) go nowhere instead of raising again.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_CLOSED_PIPE
 
 
 def _leaf(exc: BaseException) -> BaseException:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterable
 from typing import Any, TextIO, cast
 
 import orjson
 
+from bulkremove.files import write_atomically
 from bulkremove.logs import configure
 from bulkremove.progress import CurrentStderr
 
@@ -28,14 +28,14 @@ def configure_logs(log_format: str, level: str) -> None:
     configure(log_format, level, stream=cast(TextIO, CurrentStderr()))
 
 
-def write_json(data: Any, path: str) -> None:
-    """Write ``data`` as indented JSON to ``path`` (atomically), or to stdout for ``-``."""
+def write_json(data: Any, path: str, *, durable: bool = False) -> None:
+    """Write ``data`` as indented JSON to ``path`` (atomically), or to stdout for ``-``.
+
+    ``durable`` (``durability = full``) fsyncs the file and its folder.
+    """
     text = orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
     if path == "-":
         sys.stdout.buffer.write(text)
         sys.stdout.flush()
         return
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    write_atomically(path, text, durable=durable)

@@ -38,7 +38,8 @@ and an environment variable BULKREMOVE_<KEY>; a flag wins over the environment, 
 the file. The password is never a flag: BULKREMOVE_PASSWORD, password or password_file.
 
 exit codes: 0 all removed or not found; 1 internal error; 2 refused, nothing sent; 3 aborted
-by the API (401/403/unknown campaign); 4 records left in_call, failed or pending; 130 interrupted
+by the API (401/403/unknown campaign); 4 records left in_call, failed or pending; 130 interrupted;
+141 the reader of stdout went away
 """
 
 

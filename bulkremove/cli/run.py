@@ -54,10 +54,10 @@ def run_command(args: argparse.Namespace) -> int:
 
     outcome = anyio.run(go)
     if isinstance(outcome, Plan):
-        return _dry_run_done(outcome, args.report)
+        return _dry_run_done(outcome, args.report, settings.durable)
     say(summary_lines(outcome.report))
     if args.report:
-        write_json(outcome.report, args.report)
+        write_json(outcome.report, args.report, durable=settings.durable)
     return int(outcome.exit_code)
 
 
@@ -69,7 +69,7 @@ def _progress_sinks(settings: Settings) -> list[ProgressSink]:
     return [LogProgress(settings.progress_interval)]
 
 
-def _dry_run_done(plan: Plan, report: str | None) -> int:
+def _dry_run_done(plan: Plan, report: str | None, durable: bool) -> int:
     say(plan.lines())
     if plan.resumed:
         say(["dry run: nothing sent; the journal is unchanged"])
@@ -81,5 +81,5 @@ def _dry_run_done(plan: Plan, report: str | None) -> int:
             ]
         )
     if report:
-        write_json({"dry_run": True, "plan": plan.as_dict()}, report)
+        write_json({"dry_run": True, "plan": plan.as_dict()}, report, durable=durable)
     return EXIT_OK

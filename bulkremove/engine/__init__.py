@@ -33,7 +33,7 @@ from bulkremove.engine.batch import Batch
 from bulkremove.engine.feed import PAGE_SIZE, READ_AHEAD, Feed
 from bulkremove.engine.outcomes import Now, classify
 from bulkremove.engine.protocols import Pages, Sender, Store
-from bulkremove.engine.send import BatchSending, UrlBudget
+from bulkremove.engine.send import BatchSending, UrlBudget, retry_window
 from bulkremove.engine.stats import EngineStats
 from bulkremove.engine.writer import OutcomeWriter
 from bulkremove.journal import OutcomeGroup
@@ -97,6 +97,7 @@ class Engine:
             backoff=Backoff(settings.retry_initial, settings.retry_max),
             max_attempts=settings.max_attempts,
             max_retry_after=settings.max_retry_after,
+            retry_window=retry_window(settings),
             max_ids=settings.max_ids_per_request,
             answered=self._answered,
             record=self._writer.record,

@@ -6,7 +6,8 @@ answer                 what happens
 per-record outcomes    handed on; a throttled pace climbs back
 UrlTooLongError        the byte budget is lowered for the rest of the run; resent in pieces
 TransientApiError      tried again after a backoff (or the server's Retry-After, which pauses
-                       every worker), up to ``max_attempts``; then its records fail
+                       every worker), up to ``max_attempts`` tries and while a retry can end
+                       within ``batch_retry_timeout`` of the first try; then its records fail
 BatchRejectedError     its records fail; the run goes on
 FatalApiError          the run stops: nothing more is sent
 =====================  ========================================================================
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from bulkremove.answers import Outcome
 from bulkremove.backoff import Backoff, retry_after_delay
@@ -38,9 +40,30 @@ from bulkremove.limiter import RateLimiter
 from bulkremove.logs import get_logger
 from bulkremove.pacing import AdaptiveRate
 
+if TYPE_CHECKING:
+    from bulkremove.settings import Settings
+
 BUDGET_SHRINK = 0.5
 """After a 414 the byte budget becomes this share of the refused request-target's length.
 Halving finds the usual power-of-two limits of front servers (4 KiB, 2 KiB) in one or two steps."""
+
+
+def retry_window(settings: Settings) -> float:
+    """Seconds after a batch's first try began within which a retry may start.
+
+    A retry starting later could end (after ``request_timeout``) past ``batch_retry_timeout``.
+    """
+    return settings.batch_retry_timeout - settings.request_timeout
+
+
+def longest_batch(settings: Settings) -> float:
+    """The longest one batch can take, from its first try to its last answer, in seconds.
+
+    The first try is always made; a retry only within :func:`retry_window`. Every wait falls
+    inside: backoff, Retry-After (this batch's or another's), the rate limiter. Without the
+    window the defaults would allow (8 - 1) x 300 s of Retry-After plus 8 x 30 s of requests.
+    """
+    return max(settings.batch_retry_timeout, settings.request_timeout)
 
 
 class UrlBudget:
@@ -93,6 +116,7 @@ class BatchSending:
         backoff: Backoff,
         max_attempts: int,
         max_retry_after: float,
+        retry_window: float,
         max_ids: int,
         answered: Callable[[Batch, Sequence[Outcome]], None],
         record: Callable[[list[OutcomeGroup]], None],
@@ -110,6 +134,7 @@ class BatchSending:
         self._backoff = backoff
         self._max_attempts = max_attempts
         self._max_retry_after = max_retry_after
+        self._retry_window = retry_window
         self._max_ids = max_ids
         self._answered = answered
         self._record = record
@@ -129,10 +154,19 @@ class BatchSending:
             return
         stats, log = self._stats, self._log.bind(campaign=batch.campaign, ids=len(batch.ids))
         attempt = 0
+        first = 0.0  # clock time the first try began
+        last: TransientApiError | None = None  # why the previous try failed
         while True:
             attempt += 1
             await self._limiter.acquire()
             if self._stopping():
+                return
+            if attempt == 1:
+                first = self._clock()
+            elif self._clock() - first > self._retry_window:
+                # The limiter held the retry (another batch's Retry-After) past the window.
+                assert last is not None
+                self._give_up(batch, attempt - 1, self._clock() - first, last)
                 return
             stats.requests += 1
             try:
@@ -150,16 +184,18 @@ class BatchSending:
                 if isinstance(exc, ThrottledError | RequestTimeoutError) or exc.status == 503:
                     self._congestion(type(exc).__name__)
                 batch.lost = batch.lost or exc.answer_lost
+                last = exc
                 if attempt >= self._max_attempts:
-                    log.warning("batch_failed", attempts=attempt, error=str(exc))
-                    self._record(
-                        failed(batch, self._wall(), f"gave up after {attempt} tries: {exc}")
-                    )
+                    self._give_up(batch, attempt, None, exc)
                     return
-                self._record(attempted(batch, self._wall()))
                 delay = retry_after_delay(
                     exc.retry_after, self._backoff.delay(attempt, self._rng), self._max_retry_after
                 )
+                elapsed = self._clock() - first
+                if elapsed + delay > self._retry_window:
+                    self._give_up(batch, attempt, elapsed, exc)
+                    return
+                self._record(attempted(batch, self._wall()))
                 if exc.retry_after is not None:
                     # The server said when: every worker waits that long, and no longer.
                     self._limiter.pause_until(self._clock() + delay)
@@ -180,6 +216,17 @@ class BatchSending:
                 self._set_rate(self._pacer.on_success(self._clock()), "healthy")
             self._answered(batch, outcomes)
             return
+
+    def _give_up(
+        self, batch: Batch, tries: int, elapsed: float | None, error: TransientApiError
+    ) -> None:
+        """Fail ``batch`` after ``tries``; ``elapsed`` when it ran out of time, not of tries."""
+        self._log.warning(
+            "batch_failed", campaign=batch.campaign, ids=len(batch.ids), attempts=tries,
+            error=str(error),
+        )  # fmt: skip
+        spent = "" if elapsed is None else f" in {elapsed:.0f} s (batch_retry_timeout)"
+        self._record(failed(batch, self._wall(), f"gave up after {tries} tries{spent}: {error}"))
 
     async def _send_pieces(self, batch: Batch, budget: int) -> None:
         path = self._sender.path(batch.campaign)

@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Self
 
 from bulkremove.errors import JournalError
+from bulkremove.files import sync_folder
 from bulkremove.journal.intake import Intake
 from bulkremove.journal.lock import lock, unlock
 from bulkremove.journal.outcomes import Outcomes
@@ -38,10 +39,13 @@ class Journal(Intake, Outcomes, Reads):
     """An open journal file. Synchronous; use from one thread at a time."""
 
     @classmethod
-    def create(cls, path: str | os.PathLike[str], settings: Mapping[str, object]) -> Journal:
+    def create(
+        cls, path: str | os.PathLike[str], settings: Mapping[str, object], *, durable: bool = False
+    ) -> Journal:
         """Create a new journal at ``path`` (parents too) holding ``settings``.
 
         Refuses a file that exists and is not empty, and a journal locked by another process.
+        ``durable`` commits with ``synchronous = FULL`` (``durability = full``).
         """
         if "password" in settings:
             raise ValueError("the settings written to the journal must not hold the password")
@@ -58,16 +62,20 @@ class Journal(Intake, Outcomes, Reads):
                         f"journal {existing} already exists: resume it, or choose another path"
                     )
             with _closing_on_error(None, f"cannot create journal {target}"):
-                con = connect(target, writable=True)
+                con = connect(target, writable=True, durable=durable)
             with _closing_on_error(con, f"cannot create journal {target}"):
                 create_schema(con, settings)
+                if durable:  # the new file's name, and its -wal's, survive a power loss too
+                    sync_folder(target.parent)
                 return cls(target, con, lock_fd, writable=True)
         except BaseException:
             unlock(lock_fd)
             raise
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, write: bool = False) -> Journal:
+    def open(
+        cls, path: str | os.PathLike[str], *, write: bool = False, durable: bool = False
+    ) -> Journal:
         """Open an existing journal; ``write=True`` takes the lock (for resume).
 
         Refuses a missing, empty, non-SQLite, foreign, other-schema or damaged file, saying which.
@@ -77,7 +85,7 @@ class Journal(Intake, Outcomes, Reads):
         lock_fd = lock(target) if write else None
         try:
             with _closing_on_error(None, f"cannot open journal {target}"):
-                con = connect(target, writable=write)
+                con = connect(target, writable=write, durable=durable)
             with _closing_on_error(con, f"journal {target} is damaged or unreadable"):
                 check_identity(con, target)
                 journal = cls(target, con, lock_fd, writable=write)

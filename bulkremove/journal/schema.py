@@ -127,8 +127,12 @@ def create_schema(con: sqlite3.Connection, settings: Mapping[str, object]) -> No
     con.execute("COMMIT")
 
 
-def connect(path: Path, *, writable: bool) -> sqlite3.Connection:
-    """A connection to the journal at ``path``: read-only unless ``writable``."""
+def connect(path: Path, *, writable: bool, durable: bool = False) -> sqlite3.Connection:
+    """A connection to the journal at ``path``: read-only unless ``writable``.
+
+    In WAL mode ``synchronous = NORMAL`` keeps every commit through a crash or SIGKILL but may
+    lose the last ones to a power loss; ``durable`` (FULL) syncs the WAL at each commit.
+    """
     if writable:
         con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     else:
@@ -136,7 +140,7 @@ def connect(path: Path, *, writable: bool) -> sqlite3.Connection:
         con = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     con.execute("PRAGMA busy_timeout = 5000")
     if writable:
-        con.execute("PRAGMA synchronous = NORMAL")
+        con.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
         con.execute(f"PRAGMA journal_size_limit = {_WAL_LIMIT}")
         con.execute(f"PRAGMA threads = {_SORT_THREADS}")
     return con

@@ -19,6 +19,7 @@ from bulkremove.settings.parsers import (
     BOOL,
     CAMPAIGN,
     TEXT,
+    USERNAME,
     Rule,
     choice,
     float_in,
@@ -89,7 +90,9 @@ class Settings:
     base_url: str | None = key(
         None, BASE_URL, API, "API root, e.g. https://acme.thulium.com/api", metavar="URL"
     )
-    username: str = key("", TEXT, API, "API user (the password is never a flag)", metavar="USER")
+    username: str = key(
+        "", USERNAME, API, "API user (the password is never a flag)", metavar="USER"
+    )
     password: str = key("", TEXT, API, "password of the API user", secret=True)
     password_file: str | None = key(
         None, TEXT, API, "file whose first line is the password", metavar="PATH"
@@ -170,6 +173,13 @@ class Settings:
         "longest delay before retrying a failed batch",
         metavar="SECONDS",
     )
+    batch_retry_timeout: float = key(
+        600.0,
+        float_in(0.0, 7 * 86400.0, open_low=True),
+        RETRIES,
+        "seconds from a batch's first try within which its retries must end",
+        metavar="SECONDS",
+    )
     max_retry_after: float = key(
         300.0,
         float_in(0.0, 86400.0),
@@ -190,6 +200,12 @@ class Settings:
     )
     journal_dir: str = key(
         "bulkremove-runs", TEXT, LOCAL, "folder for journals without --journal", metavar="DIR"
+    )
+    durability: str = key(
+        "normal",
+        choice("normal", "full"),
+        LOCAL,
+        "normal: the journal survives a crash or SIGKILL; full: also a power loss",
     )
     skip_invalid: bool = key(False, BOOL, LOCAL, "go on past invalid input lines, counting them")
     log_format: str = key("console", choice("console", "json"), LOCAL, "log line format")
@@ -243,6 +259,11 @@ class Settings:
     )
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     """Where each non-default value came from: ``flag --rate``, ``env BULKREMOVE_RATE``, ..."""
+
+    @property
+    def durable(self) -> bool:
+        """``durability = full``: flush the journal and output files to disk at each write."""
+        return self.durability == "full"
 
     def public(self) -> dict[str, Any]:
         """The effective settings without secrets, for the journal and reports."""

@@ -77,6 +77,14 @@ def _text(value: Any) -> str:
     return value
 
 
+def _username(value: Any) -> str:
+    text = _text(value)
+    # HTTP Basic auth joins user and password with ':', so the user name cannot hold one.
+    if ":" in text:
+        raise Reason("a user name without ':' (HTTP Basic auth cannot carry it)")
+    return text
+
+
 def choice(*allowed: str) -> Rule:
     def parse(value: Any) -> str:
         if not isinstance(value, str) or value.strip().lower() not in allowed:
@@ -110,6 +118,7 @@ def _campaign(value: Any) -> str:
 
 BOOL = Rule(bool, "true or false", _bool)
 TEXT = Rule(str, "a string", _text)
+USERNAME = Rule(str, "a string without ':'", _username)
 BASE_URL = Rule(
     str,
     "an http(s) URL of the API root without user info, e.g. https://acme.thulium.com/api",
