@@ -441,3 +441,18 @@ def test_the_budget_halves_on_a_refusal_and_stands_for_one_sized_before() -> Non
     assert budget.refused(path, 3000, error) == 1500 and budget.limit == 1500
     with pytest.raises(FatalApiError, match="not even one id fits"):
         UrlBudget(8000).refused(path, 60, error)
+
+
+@pytest.mark.parametrize("concurrency", [1, 2, 8])
+async def test_a_fatal_error_is_the_only_error_the_run_raises(concurrency: int) -> None:
+    # The batcher must not add a BrokenResourceError of its own when the workers are gone.
+    error = AuthenticationError("HTTP 401", status=401)
+    r = rig(
+        {"00001": range(1, 5001)},
+        script=lambda *_: error,
+        concurrency=concurrency,
+        max_ids_per_request=10,
+    )
+    with pytest.raises(ExceptionGroup) as caught:
+        await run(r)
+    assert {type(leaf) for leaf in leaves(caught.value)} == {AuthenticationError}

@@ -182,9 +182,14 @@ class Engine:
                     # Fill the queue without a turn of the event loop per batch: taking a
                     # turn each (what send() does first) left workers waiting for batches.
                     try:
-                        send.send_nowait(batch)
-                    except anyio.WouldBlock:
-                        await send.send(batch)
+                        try:
+                            send.send_nowait(batch)
+                        except anyio.WouldBlock:
+                            await send.send(batch)
+                    except anyio.BrokenResourceError:
+                        # Every worker is gone: the run is ending on an error raised there,
+                        # which must stay the only one (a second would hide its exit code).
+                        return
                     continue
                 if feed.exhausted and self._in_flight == 0 and not self._scheduler:
                     return
