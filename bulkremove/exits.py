@@ -6,12 +6,12 @@
          no confirmation
     3    aborted by a fatal API answer (401, 403, unknown campaign, TLS)
     4    finished with records left in_call, failed or pending
+    5    the journal failed after sending started: records may be removed that it does not show
     130  interrupted by SIGINT or SIGTERM
 
 An error is mapped from its class and from where it happened: before any request was sent, or
-after sending started. The two tables give the same codes today; they are apart so that an
-error whose meaning changes once records may have been removed (a journal that fails mid-run)
-can get a code of its own without touching the refusals before sending.
+after sending started. A journal error before sending is a refusal (2, nothing sent); after
+sending started it is 5, since records may have been removed that the journal does not show.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_FATAL_API = 3
 EXIT_INCOMPLETE = 4
+EXIT_JOURNAL_FAILED = 5
 EXIT_INTERRUPTED = 130
 
 
@@ -48,7 +49,7 @@ _BY_CLASS: tuple[tuple[type[BaseException], int], ...] = (
 )
 CODES: Mapping[Where, tuple[tuple[type[BaseException], int], ...]] = {
     Where.BEFORE_SENDING: _BY_CLASS,
-    Where.AFTER_SENDING_STARTED: _BY_CLASS,  # the same codes, for now
+    Where.AFTER_SENDING_STARTED: ((JournalError, EXIT_JOURNAL_FAILED), *_BY_CLASS),
 }
 
 # Set on an error that left the engine, so the mapping knows where it happened wherever the

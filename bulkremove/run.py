@@ -29,16 +29,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
-from bulkremove.errors import BulkRemoveError, FatalApiError, RefusedError
+from bulkremove.errors import BulkRemoveError, FatalApiError, JournalError, RefusedError
 from bulkremove.exits import (
     EXIT_FATAL_API,
     EXIT_INTERRUPTED,
+    EXIT_JOURNAL_FAILED,
     EXIT_OK,
     Where,
     exit_code_for,
     exit_code_for_error,
     mark_after_sending_started,
 )
+from bulkremove.journal import Journal
 from bulkremove.logs import get_logger
 from bulkremove.metrics import MetricsFile, MetricsProgress
 from bulkremove.plan import Plan
@@ -240,13 +242,17 @@ async def _execute(
     try:
         try:
             await _send(prepared, client, handle_signals, sinks, meter, sending)
-        finally:
-            if sending.engine is not None:
-                previous = int(journal.get_meta("requests") or 0)
-                journal.set_meta("requests", previous + sending.engine.stats.requests)
-            took = float(journal.get_meta("duration_s") or 0.0) + time.monotonic() - started
-            journal.set_meta("duration_s", took)
+        except BaseException:
+            with contextlib.suppress(JournalError):  # the error in flight says more
+                _account(journal, sending, started)
+            raise
+        else:
+            _account(journal, sending, started)
         result = _report(prepared, sending, meter)
+    except JournalError as exc:
+        if sending.engine is None:
+            raise
+        raise _journal_failed(prepared, exc) from exc
     finally:
         if sinks:
             last = result.progress if result else None
@@ -299,6 +305,33 @@ async def _send(
         if sending.engine is not None:
             mark_after_sending_started(exc)
         raise
+
+
+def _account(journal: Journal, sending: _Sending, started: float) -> None:
+    """Add this run's requests and time to the journal's (they add up over resumes)."""
+    if sending.engine is not None:
+        previous = int(journal.get_meta("requests") or 0)
+        journal.set_meta("requests", previous + sending.engine.stats.requests)
+    took = float(journal.get_meta("duration_s") or 0.0) + time.monotonic() - started
+    journal.set_meta("duration_s", took)
+
+
+def _journal_failed(prepared: PreparedRun, exc: JournalError) -> JournalError:
+    """The error of a journal that failed after sending started, with what to do; the state
+    is recorded in the journal when it still takes a write."""
+    try:
+        failure = {"state": "journal_failed", "exit_code": EXIT_JOURNAL_FAILED}
+        prepared.journal.set_meta_after_failure(failure)
+        recorded = "the journal says journal_failed"
+    except JournalError:
+        recorded = "the journal could not record that"
+    get_logger("run").error("journal_failed", error=str(exc))
+    failed = JournalError(
+        f"{exc}; requests had been sent, so records may be removed that the journal does not "
+        f"show yet ({recorded}); free the disk, then: bulkremove run --resume {prepared.path}"
+    )
+    mark_after_sending_started(failed)
+    return failed
 
 
 def _report(prepared: PreparedRun, sending: _Sending, meter: ProgressMeter) -> JobResult:

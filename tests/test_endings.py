@@ -7,11 +7,16 @@ sandbox's request counter and what the journal says afterwards.
 from __future__ import annotations
 
 import json
+import resource
+import signal
 import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from e2e import run_cli, sandbox, write_ids
+from e2e import bulkremove, env, run_cli, sandbox, write_ids
 
 
 def meta(journal: Path, key: str) -> object:
@@ -32,3 +37,46 @@ def test_an_output_path_in_a_missing_folder_is_refused_before_sending(
     assert refused.returncode == 2, refused.stderr
     assert "missing" in refused.stderr and "does not exist" in refused.stderr
     assert not (tmp_path / "j.sqlite").exists()
+
+
+def _limited(limit: int) -> Callable[[], None]:
+    """For ``preexec_fn``: files the child writes stop growing at ``limit`` bytes (EFBIG)."""
+
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def test_a_journal_that_fails_mid_run_exits_5_says_resume_and_records_it(tmp_path: Path) -> None:
+    ids = write_ids(tmp_path / "ids.txt", range(1, 3001))
+    journal = tmp_path / "j.sqlite"
+    with sandbox("--campaign", "00001=1-3000") as server:
+        dry = run_cli(server, ids, "--dry-run", cwd=tmp_path)
+        assert dry.returncode == 0, dry.stderr
+        # The journal's writes fail for real once a file of it grows 48 KiB past its size now.
+        limit = journal.stat().st_size + 48 * 1024
+        args = ["run", "--resume", "j.sqlite", "--max-ids-per-request", "5", "--rate", "100"]
+        failed = subprocess.run(
+            [sys.executable, "-m", "bulkremove", *args],
+            cwd=tmp_path,
+            env=env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            preexec_fn=_limited(limit),
+        )
+        sent = server.stats()["requests"]
+        recorded = (meta(journal, "state"), meta(journal, "exit_code"))
+        resumed = bulkremove(["run", "--resume", "j.sqlite", "--rate", "500"], cwd=tmp_path)
+        assert resumed.returncode == 0, resumed.stderr
+        assert server.remaining() == set()
+    assert sent > 0
+    assert failed.returncode == 5, failed.stderr
+    lines = [line for line in failed.stderr.splitlines() if line.startswith("bulkremove: error:")]
+    assert len(lines) == 1, failed.stderr
+    assert "j.sqlite" in lines[0] and "bulkremove run --resume j.sqlite" in lines[0]
+    assert "internal error" not in failed.stderr
+    assert recorded == ("journal_failed", 5)

@@ -34,7 +34,6 @@ CASES = [
     (ConfigError("x"), EXIT_USAGE),
     (InputError("x"), EXIT_USAGE),
     (RefusedError("x"), EXIT_USAGE),
-    (JournalError("x"), EXIT_USAGE),
     (AuthenticationError("x", status=401), EXIT_FATAL_API),
     (TlsError("x"), EXIT_FATAL_API),
     (KeyboardInterrupt(), EXIT_INTERRUPTED),
@@ -55,6 +54,11 @@ def test_each_class_keeps_its_code_wherever_it_happened(
     exc: BaseException, code: int, where: Where
 ) -> None:
     assert exit_code_for_error(exc, where) == code
+
+
+def test_a_journal_error_is_a_refusal_before_sending_and_its_own_code_after() -> None:
+    assert exit_code_for_error(JournalError("x"), Where.BEFORE_SENDING) == EXIT_USAGE
+    assert exit_code_for_error(JournalError("x"), Where.AFTER_SENDING_STARTED) == 5
 
 
 def test_every_place_has_a_table() -> None:

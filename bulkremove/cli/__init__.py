@@ -3,7 +3,8 @@
 Exit codes: 0 every record removed or not found; 1 internal error (a bug: one line, or the
 traceback with ``--debug``); 2 refused before anything was sent (usage, configuration, input,
 journal, ``--max-delete``, no confirmation); 3 aborted by a fatal API answer; 4 finished with
-records left ``in_call``, ``failed`` or ``pending``; 130 interrupted by SIGINT or SIGTERM.
+records left ``in_call``, ``failed`` or ``pending``; 5 the journal failed after sending started;
+130 interrupted by SIGINT or SIGTERM.
 
 This package owns the terminal: ``parser`` the grammar, one module per command family (``run``,
 ``journals``, ``demo``), ``question`` the confirmation, ``output`` every line printed for people.

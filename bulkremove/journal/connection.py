@@ -43,6 +43,21 @@ class Connection:
             )
         self._meta_changes += self._con.total_changes - before
 
+    def set_meta_after_failure(self, values: dict[str, object]) -> None:
+        """Write ``values`` after a write failed (disk full): end the transaction the failure
+        left open, and checkpoint the WAL into the file, which frees its space, before trying."""
+        self._check_writable()
+        with contextlib.suppress(sqlite3.Error):
+            if self._con.in_transaction:
+                self._con.execute("ROLLBACK")
+        with contextlib.suppress(sqlite3.Error):
+            self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with self._failing("writing meta"), self._con:
+            for key, value in values.items():
+                self._con.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, dump(value))
+                )
+
     def _campaign_key(self, campaign: str) -> int:
         """The campaign's key, added (in the caller's transaction) if it has none yet."""
         key = self._keys.get(campaign)
