@@ -69,21 +69,32 @@ class ApiError(BulkRemoveError):
 class FatalApiError(ApiError):
     """The run cannot go on: nothing more is sent."""
 
+    #: What the user can do about it, for the one error line.
+    hint = ""
+
 
 class AuthenticationError(FatalApiError):
     """401: the credentials were refused."""
+
+    hint = "check BULKREMOVE_USERNAME and BULKREMOVE_PASSWORD (or username in the config file)"
 
 
 class PermissionDeniedError(FatalApiError):
     """403: the API user lacks permission for this method."""
 
+    hint = "give the API user permission for the batch removal of outbound campaign records"
+
 
 class CampaignNotFoundError(FatalApiError):
     """404: the campaign (or the URI) does not exist."""
 
+    hint = "check the campaign id and base_url (the API root, ending in /api)"
+
 
 class TlsError(FatalApiError):
     """The TLS handshake or certificate verification failed."""
+
+    hint = "check the server's certificate, or name its CA with ca_bundle"
 
 
 class TransientApiError(ApiError):

@@ -57,6 +57,9 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         f"{inp['invalid']} invalid;  requests: {report['requests']};  "
         f"time: {report['duration_s']:.1f} s"
     )
+    # An aborted run's error line says what to fix: resuming as it is would fail again.
+    if report["state"] == "aborted":
+        return lines
     if totals["in_call"] or totals["failed"] or totals["pending"]:
         lines.append(
             f"left to do: bulkremove run --resume {report['journal']}  "

@@ -77,6 +77,8 @@ class JobResult:
     exit_code: int
     plan: Plan | None = None
     progress: Progress | None = None
+    error: str | None = None
+    """Why the run was aborted (exit code 3), with what to do about it; one line for people."""
 
     @property
     def ok(self) -> bool:
@@ -338,10 +340,12 @@ def _report(prepared: PreparedRun, sending: _Sending, meter: ProgressMeter) -> J
     """The report stage: the exit code and the final state, from the journal's counts."""
     journal = prepared.journal
     report = build_report(journal, str(prepared.path))
+    error = None
     if sending.aborted is not None:
         journal.set_meta("aborted", str(sending.aborted))
         get_logger("run").error("run_aborted", error=str(sending.aborted))
         code = exit_code_for_error(sending.aborted, Where.AFTER_SENDING_STARTED)
+        error = _aborted_line(sending.aborted, prepared.plan)
     elif sending.interrupt.signal:
         code = EXIT_INTERRUPTED
     else:
@@ -354,7 +358,13 @@ def _report(prepared: PreparedRun, sending: _Sending, meter: ProgressMeter) -> J
     final = measure(
         meter, sending.engine, final=True, in_call=totals["in_call"], pending=totals["pending"]
     )
-    return JobResult(report, code, prepared.plan, final)
+    return JobResult(report, code, prepared.plan, final, error)
+
+
+def _aborted_line(fatal: FatalApiError, plan: Plan) -> str:
+    source = f"answer from {plan.host}: " if fatal.status is not None else ""
+    hint = f"; {fatal.hint}" if fatal.hint else ""
+    return f"aborted: {source}{fatal}{hint}; nothing more was sent"
 
 
 @contextlib.asynccontextmanager

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from e2e import bulkremove, env, run_cli, sandbox, write_ids
+from e2e import PASSWORD, bulkremove, env, run_cli, sandbox, write_ids
 
 
 def meta(journal: Path, key: str) -> object:
@@ -80,3 +80,26 @@ def test_a_journal_that_fails_mid_run_exits_5_says_resume_and_records_it(tmp_pat
     assert "j.sqlite" in lines[0] and "bulkremove run --resume j.sqlite" in lines[0]
     assert "internal error" not in failed.stderr
     assert recorded == ("journal_failed", 5)
+
+
+@pytest.mark.parametrize(
+    ("campaign", "password", "cause", "hint"),
+    [
+        ("00001", "wrong", "HTTP 401", "check BULKREMOVE_USERNAME and BULKREMOVE_PASSWORD"),
+        ("00009", PASSWORD, "HTTP 404", "check the campaign"),
+    ],
+)
+def test_a_fatal_answer_is_one_error_line_with_its_cause_and_no_resume_advice(
+    tmp_path: Path, campaign: str, password: str, cause: str, hint: str
+) -> None:
+    ids = write_ids(tmp_path / "ids.txt", range(1, 11))
+    with sandbox("--campaign", "00001=1-10") as server:
+        aborted = run_cli(
+            server, ids, cwd=tmp_path, campaign=campaign, environ=env(BULKREMOVE_PASSWORD=password)
+        )
+        host = server.base_url.split("/")[2]
+    assert aborted.returncode == 3, aborted.stderr
+    lines = [line for line in aborted.stderr.splitlines() if line.startswith("bulkremove: error:")]
+    assert len(lines) == 1, aborted.stderr
+    assert cause in lines[0] and f"from {host}" in lines[0] and hint in lines[0], lines[0]
+    assert "--resume" not in aborted.stderr

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from bulkremove.cli.output import configure_logs, say, write_json
+from bulkremove.cli.output import configure_logs, fail, say, write_json
 from bulkremove.cli.question import confirmer
 from bulkremove.errors import UsageError
 from bulkremove.exits import EXIT_OK
@@ -61,6 +61,8 @@ def run_command(args: argparse.Namespace) -> int:
     say(summary_lines(outcome.report))
     if args.report:
         write_json(outcome.report, args.report)
+    if outcome.error:
+        fail(outcome.error)
     return int(outcome.exit_code)
 
 
