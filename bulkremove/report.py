@@ -37,8 +37,11 @@ def build_report(journal: Journal, path: str) -> dict[str, Any]:
     }
 
 
-def summary_lines(report: dict[str, Any]) -> list[str]:
-    """A short summary for people, printed to stderr at the end of a run."""
+def summary_lines(report: dict[str, Any], failed_reason: str | None = None) -> list[str]:
+    """A short summary for people, printed to stderr at the end of a run.
+
+    ``failed_reason`` is the reason one of the failed records gives, to say why they failed.
+    """
     totals = report["totals"]
     all_records = sum(totals.values())
     lines = [
@@ -58,11 +61,24 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         f"time: {report['duration_s']:.1f} s"
     )
     # An aborted run's error line says what to fix: resuming as it is would fail again.
-    if report["state"] == "aborted":
-        return lines
-    if totals["in_call"] or totals["failed"] or totals["pending"]:
-        lines.append(
-            f"left to do: bulkremove run --resume {report['journal']}  "
-            f"(or: bulkremove export {report['journal']} --state in_call)"
-        )
+    if report["state"] != "aborted":
+        lines.extend(next_steps(report["journal"], totals, failed_reason))
     return lines
+
+
+def next_steps(journal: str, totals: dict[str, int], failed_reason: str | None) -> list[str]:
+    """What to do about the records left, by what they are: each hint fits its state."""
+    resume = f"bulkremove run --resume {journal}"
+    steps = []
+    if totals["pending"]:
+        steps.append(f"left to do: {totals['pending']} pending, never answered: {resume}")
+    if totals["failed"]:
+        why = f" ({failed_reason})" if failed_reason else ""
+        again = "" if totals["pending"] else f": {resume} tries them again"
+        steps.append(f"{totals['failed']} failed{why}{again}")
+    if totals["in_call"] and not steps:
+        steps.append(
+            f"{totals['in_call']} still in a call: bulkremove export {journal} --state in_call "
+            f"gives their ids to feed back later, or {resume} later"
+        )
+    return steps

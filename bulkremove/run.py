@@ -79,6 +79,8 @@ class JobResult:
     progress: Progress | None = None
     error: str | None = None
     """Why the run was aborted (exit code 3), with what to do about it; one line for people."""
+    failed_reason: str | None = None
+    """The reason one of the ``failed`` records gives (its journal ``detail``), shortened."""
 
     @property
     def ok(self) -> bool:
@@ -258,7 +260,7 @@ async def _execute(
     finally:
         if sinks:
             last = result.progress if result else None
-            last = last or measure(meter, sending.engine, final=True)
+            last = last or measure(meter, sending.engine, final=True, ending="journal_failed")
             for sink in sinks:
                 sink.finish(last)
     final = result.progress
@@ -355,10 +357,17 @@ def _report(prepared: PreparedRun, sending: _Sending, meter: ProgressMeter) -> J
     journal.set_meta("exit_code", code)
     report.update(state=state, exit_code=code)  # as build_report reads them back
     totals = report["totals"]
-    final = measure(
-        meter, sending.engine, final=True, in_call=totals["in_call"], pending=totals["pending"]
-    )
-    return JobResult(report, code, prepared.plan, final, error)
+    in_call, pending, engine = totals["in_call"], totals["pending"], sending.engine
+    final = measure(meter, engine, final=True, in_call=in_call, pending=pending, ending=state)
+    return JobResult(report, code, prepared.plan, final, error, _failed_reason(journal))
+
+
+def _failed_reason(journal: Journal) -> str | None:
+    first = next(iter(journal.records_in_states(("failed",))), None)
+    if first is None or not first.detail:
+        return None
+    detail = " ".join(first.detail.split())
+    return detail if len(detail) <= 120 else detail[:117] + "..."
 
 
 def _aborted_line(fatal: FatalApiError, plan: Plan) -> str:

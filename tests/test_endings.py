@@ -103,3 +103,16 @@ def test_a_fatal_answer_is_one_error_line_with_its_cause_and_no_resume_advice(
     assert len(lines) == 1, aborted.stderr
     assert cause in lines[0] and f"from {host}" in lines[0] and hint in lines[0], lines[0]
     assert "--resume" not in aborted.stderr
+
+
+def test_failed_records_end_with_their_reason_and_resume(tmp_path: Path) -> None:
+    ids = write_ids(tmp_path / "ids.txt", range(1, 6))
+    with sandbox("--campaign", "00001=1-5", "--error-share", "1") as server:
+        done = run_cli(
+            server, ids, "--max-attempts", "2", "--retry-initial", "0.01", "--retry-max", "0.01",
+            cwd=tmp_path,
+        )  # fmt: skip
+    assert done.returncode == 4, done.stderr
+    last = done.stderr.splitlines()[-1]
+    assert last.startswith("5 failed (") and "HTTP 50" in last, last
+    assert "bulkremove run --resume j.sqlite" in last

@@ -58,7 +58,7 @@ def run_command(args: argparse.Namespace) -> int:
     outcome = anyio.run(go)
     if isinstance(outcome, Plan):
         return _dry_run_done(outcome, args.report)
-    say(summary_lines(outcome.report))
+    say(summary_lines(outcome.report, outcome.failed_reason))
     if args.report:
         write_json(outcome.report, args.report)
     if outcome.error:
