@@ -22,7 +22,6 @@ import contextlib
 import functools
 import inspect
 import os
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -51,6 +50,7 @@ from bulkremove.report import build_report
 from bulkremove.resume import resume_settings
 from bulkremove.settings import Settings
 from bulkremove.signals import Interrupt, watch_signals
+from bulkremove.tally import Tally, TallyingStore
 
 if TYPE_CHECKING:
     from bulkremove.client import Client
@@ -222,6 +222,7 @@ def _metrics_file(settings: Settings) -> MetricsFile | None:
 class _Sending:
     """What the execute stage leaves for the report stage."""
 
+    tally: Tally
     engine: Engine | None = None
     interrupt: Interrupt = field(default_factory=Interrupt)
     aborted: FatalApiError | None = None
@@ -234,12 +235,9 @@ async def _execute(
     sinks: Sequence[ProgressSink],
 ) -> JobResult:
     journal = prepared.journal
-    started = time.monotonic()
-    journal.set_meta("state", "running")
-    journal.set_meta("exit_code", None)
-    journal.set_meta("pid", os.getpid())
+    journal.set_metas({"state": "running", "exit_code": None, "pid": os.getpid()})
     meter = ProgressMeter(prepared.plan.ids)
-    sending = _Sending()
+    sending = _Sending(Tally(journal))
     result: JobResult | None = None
     for sink in sinks:
         sink.start(prepared.plan)
@@ -248,10 +246,10 @@ async def _execute(
             await _send(prepared, client, handle_signals, sinks, meter, sending)
         except BaseException:
             with contextlib.suppress(JournalError):  # the error in flight says more
-                _account(journal, sending, started)
+                sending.tally.write()
             raise
         else:
-            _account(journal, sending, started)
+            sending.tally.write()
         result = _report(prepared, sending, meter)
     except JournalError as exc:
         if sending.engine is None:
@@ -292,8 +290,10 @@ async def _send(
     try:
         try:
             async with _client_for(settings, client) as sender, anyio.create_task_group() as group:
-                engine = Engine(settings, prepared.journal, sender)
+                store = TallyingStore(prepared.journal, sending.tally)
+                engine = Engine(settings, store, sender)
                 sending.engine = engine
+                sending.tally.requests = lambda: engine.stats.requests
                 if handle_signals:
                     scope, grace = group.cancel_scope, settings.grace_period
                     group.start_soon(watch_signals, scope, engine, grace, sending.interrupt)
@@ -309,15 +309,6 @@ async def _send(
         if sending.engine is not None:
             mark_after_sending_started(exc)
         raise
-
-
-def _account(journal: Journal, sending: _Sending, started: float) -> None:
-    """Add this run's requests and time to the journal's (they add up over resumes)."""
-    if sending.engine is not None:
-        previous = int(journal.get_meta("requests") or 0)
-        journal.set_meta("requests", previous + sending.engine.stats.requests)
-    took = float(journal.get_meta("duration_s") or 0.0) + time.monotonic() - started
-    journal.set_meta("duration_s", took)
 
 
 def _journal_failed(prepared: PreparedRun, exc: JournalError) -> JournalError:

@@ -12,11 +12,22 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from e2e import PASSWORD, bulkremove, env, run_cli, sandbox, write_ids
+from e2e import (
+    PASSWORD,
+    bulkremove,
+    env,
+    run_args,
+    run_cli,
+    sandbox,
+    start,
+    wait_until_left,
+    write_ids,
+)
 
 
 def meta(journal: Path, key: str) -> object:
@@ -116,3 +127,21 @@ def test_failed_records_end_with_their_reason_and_resume(tmp_path: Path) -> None
     last = done.stderr.splitlines()[-1]
     assert last.startswith("5 failed (") and "HTTP 50" in last, last
     assert "bulkremove run --resume j.sqlite" in last
+
+
+def test_the_report_of_a_killed_run_shows_its_requests_and_time(tmp_path: Path) -> None:
+    ids = write_ids(tmp_path / "ids.txt", range(1, 1001))
+    with sandbox("--campaign", "00001=1-1000") as server:
+        args = run_args(server, ids, "--rate", "20", "--max-ids-per-request", "10")
+        child = start(args, cwd=tmp_path)
+        wait_until_left(server, 850)
+        time.sleep(0.5)  # a group commit or two after those answers
+        child.kill()
+        child.wait()
+        sent = server.stats()["requests"]
+    shown = bulkremove(["report", "j.sqlite"], cwd=tmp_path)
+    report = json.loads(shown.stdout)
+    answered = report["totals"]["removed"] // 10
+    assert answered >= 15
+    assert answered <= report["requests"] <= sent
+    assert report["duration_s"] >= 0.5
