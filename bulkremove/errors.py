@@ -7,7 +7,8 @@ An exception means that a whole request, or the run itself, is in trouble::
     ├── UsageError                 refused before anything is sent (exit 2)
     │   ├── ConfigError            a setting is invalid: names the key and where it came from
     │   ├── InputError             an input line is invalid: names the file and the line
-    │   └── RefusedError           a safety rail said no: max_delete, no confirmation
+    │   ├── RefusedError           a safety rail said no: max_delete, no confirmation
+    │   └── EmptyInputError        the input held no ids (exit 6, unless allow_empty)
     ├── JournalError               the journal cannot be used (corrupt, foreign, locked)
     └── ApiError                   a request did not give a usable per-record answer
         ├── FatalApiError          abort the run, send nothing more (exit 3)
@@ -48,6 +49,10 @@ class InputError(UsageError):
 
 class RefusedError(UsageError):
     """A safety rail refused the run after counting it: over ``max_delete``, or not confirmed."""
+
+
+class EmptyInputError(UsageError):
+    """The input held no ids, and ``allow_empty`` is off: an empty export is an incident."""
 
 
 class JournalError(BulkRemoveError):

@@ -7,6 +7,7 @@
     3    aborted by a fatal API answer (401, 403, unknown campaign, TLS)
     4    finished with records left in_call, failed or pending
     5    the journal failed after sending started: records may be removed that it does not show
+    6    the input held no ids (nothing sent); allow_empty makes that a success
     130  interrupted by SIGINT or SIGTERM
 
 An error is mapped from its class and from where it happened: before any request was sent, or
@@ -20,7 +21,7 @@ import contextlib
 import enum
 from collections.abc import Mapping
 
-from bulkremove.errors import FatalApiError, JournalError, UsageError
+from bulkremove.errors import EmptyInputError, FatalApiError, JournalError, UsageError
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -28,6 +29,7 @@ EXIT_USAGE = 2
 EXIT_FATAL_API = 3
 EXIT_INCOMPLETE = 4
 EXIT_JOURNAL_FAILED = 5
+EXIT_EMPTY = 6
 EXIT_INTERRUPTED = 130
 
 
@@ -42,6 +44,7 @@ class Where(enum.Enum):
 
 # Per place, the first class an error is an instance of gives its code; anything else is a bug.
 _BY_CLASS: tuple[tuple[type[BaseException], int], ...] = (
+    (EmptyInputError, EXIT_EMPTY),
     (UsageError, EXIT_USAGE),
     (JournalError, EXIT_USAGE),
     (FatalApiError, EXIT_FATAL_API),

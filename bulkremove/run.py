@@ -28,18 +28,23 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
-from bulkremove.errors import BulkRemoveError, FatalApiError, JournalError, RefusedError
+from bulkremove.endings import aborted_line, failed_reason, journal_failed
+from bulkremove.errors import (
+    BulkRemoveError,
+    EmptyInputError,
+    FatalApiError,
+    JournalError,
+    RefusedError,
+)
 from bulkremove.exits import (
     EXIT_FATAL_API,
     EXIT_INTERRUPTED,
-    EXIT_JOURNAL_FAILED,
     EXIT_OK,
     Where,
     exit_code_for,
     exit_code_for_error,
     mark_after_sending_started,
 )
-from bulkremove.journal import Journal
 from bulkremove.logs import get_logger
 from bulkremove.metrics import MetricsFile, MetricsProgress
 from bulkremove.plan import Plan
@@ -126,6 +131,7 @@ async def run(
     try:
         prepared = await _prepare(settings, inputs, journal, resume, dry_run=False)
         try:
+            check_not_empty(prepared.plan, settings)
             check_max_delete(prepared.plan, settings)
             if prepared.plan.ids and confirm is not None:
                 await _consent(confirm, prepared.plan)
@@ -152,6 +158,15 @@ async def run(
             exit_code=result.exit_code,
         )
     return result
+
+
+def check_not_empty(plan: Plan, settings: Settings) -> None:
+    """Refuse (EmptyInputError) a new run whose input held no ids, unless ``allow_empty``."""
+    if plan.ids == 0 and not plan.resumed and not settings.allow_empty:
+        raise EmptyInputError(
+            "the input holds no ids: nothing sent; an empty export is taken for an incident "
+            "(exit 6): --allow-empty (allow_empty = true) makes it a success"
+        )
 
 
 def check_max_delete(plan: Plan, settings: Settings) -> None:
@@ -254,7 +269,7 @@ async def _execute(
     except JournalError as exc:
         if sending.engine is None:
             raise
-        raise _journal_failed(prepared, exc) from exc
+        raise journal_failed(prepared.journal, prepared.path, exc) from exc
     finally:
         if sinks:
             last = result.progress if result else None
@@ -311,24 +326,6 @@ async def _send(
         raise
 
 
-def _journal_failed(prepared: PreparedRun, exc: JournalError) -> JournalError:
-    """The error of a journal that failed after sending started, with what to do; the state
-    is recorded in the journal when it still takes a write."""
-    try:
-        failure = {"state": "journal_failed", "exit_code": EXIT_JOURNAL_FAILED}
-        prepared.journal.set_meta_after_failure(failure)
-        recorded = "the journal says journal_failed"
-    except JournalError:
-        recorded = "the journal could not record that"
-    get_logger("run").error("journal_failed", error=str(exc))
-    failed = JournalError(
-        f"{exc}; requests had been sent, so records may be removed that the journal does not "
-        f"show yet ({recorded}); free the disk, then: bulkremove run --resume {prepared.path}"
-    )
-    mark_after_sending_started(failed)
-    return failed
-
-
 def _report(prepared: PreparedRun, sending: _Sending, meter: ProgressMeter) -> JobResult:
     """The report stage: the exit code and the final state, from the journal's counts."""
     journal = prepared.journal
@@ -338,7 +335,7 @@ def _report(prepared: PreparedRun, sending: _Sending, meter: ProgressMeter) -> J
         journal.set_meta("aborted", str(sending.aborted))
         get_logger("run").error("run_aborted", error=str(sending.aborted))
         code = exit_code_for_error(sending.aborted, Where.AFTER_SENDING_STARTED)
-        error = _aborted_line(sending.aborted, prepared.plan)
+        error = aborted_line(sending.aborted, prepared.plan)
     elif sending.interrupt.signal:
         code = EXIT_INTERRUPTED
     else:
@@ -350,21 +347,7 @@ def _report(prepared: PreparedRun, sending: _Sending, meter: ProgressMeter) -> J
     totals = report["totals"]
     in_call, pending, engine = totals["in_call"], totals["pending"], sending.engine
     final = measure(meter, engine, final=True, in_call=in_call, pending=pending, ending=state)
-    return JobResult(report, code, prepared.plan, final, error, _failed_reason(journal))
-
-
-def _failed_reason(journal: Journal) -> str | None:
-    first = next(iter(journal.records_in_states(("failed",))), None)
-    if first is None or not first.detail:
-        return None
-    detail = " ".join(first.detail.split())
-    return detail if len(detail) <= 120 else detail[:117] + "..."
-
-
-def _aborted_line(fatal: FatalApiError, plan: Plan) -> str:
-    source = f"answer from {plan.host}: " if fatal.status is not None else ""
-    hint = f"; {fatal.hint}" if fatal.hint else ""
-    return f"aborted: {source}{fatal}{hint}; nothing more was sent"
+    return JobResult(report, code, prepared.plan, final, error, failed_reason(journal))
 
 
 @contextlib.asynccontextmanager

@@ -145,3 +145,17 @@ def test_the_report_of_a_killed_run_shows_its_requests_and_time(tmp_path: Path) 
     assert answered >= 15
     assert answered <= report["requests"] <= sent
     assert report["duration_s"] >= 0.5
+
+
+def test_an_empty_input_warns_and_exits_6_unless_allowed(tmp_path: Path) -> None:
+    empty = tmp_path / "ids.txt"
+    empty.write_text("# tonight's export\n\n")
+    with sandbox("--campaign", "00001=1-10") as server:
+        warned = run_cli(server, empty, cwd=tmp_path)
+        allowed = run_cli(server, empty, "--allow-empty", cwd=tmp_path, journal="k.sqlite")
+        assert server.stats()["requests"] == 0
+    assert warned.returncode == 6, warned.stderr
+    assert "bulkremove: warning: the input holds no ids" in warned.stderr
+    assert "--allow-empty" in warned.stderr
+    assert not (tmp_path / "j.sqlite").exists()
+    assert allowed.returncode == 0, allowed.stderr

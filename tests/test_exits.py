@@ -7,6 +7,7 @@ import pytest
 from bulkremove.errors import (
     AuthenticationError,
     ConfigError,
+    EmptyInputError,
     InputError,
     JournalError,
     RefusedError,
@@ -16,10 +17,12 @@ from bulkremove.errors import (
 )
 from bulkremove.exits import (
     CODES,
+    EXIT_EMPTY,
     EXIT_FATAL_API,
     EXIT_INCOMPLETE,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
+    EXIT_JOURNAL_FAILED,
     EXIT_OK,
     EXIT_USAGE,
     Where,
@@ -34,6 +37,7 @@ CASES = [
     (ConfigError("x"), EXIT_USAGE),
     (InputError("x"), EXIT_USAGE),
     (RefusedError("x"), EXIT_USAGE),
+    (EmptyInputError("x"), EXIT_EMPTY),
     (AuthenticationError("x", status=401), EXIT_FATAL_API),
     (TlsError("x"), EXIT_FATAL_API),
     (KeyboardInterrupt(), EXIT_INTERRUPTED),
@@ -45,7 +49,7 @@ CASES = [
 
 def test_the_codes_are_pinned() -> None:
     assert (EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_FATAL_API) == (0, 1, 2, 3)
-    assert (EXIT_INCOMPLETE, EXIT_INTERRUPTED) == (4, 130)
+    assert (EXIT_INCOMPLETE, EXIT_JOURNAL_FAILED, EXIT_EMPTY, EXIT_INTERRUPTED) == (4, 5, 6, 130)
 
 
 @pytest.mark.parametrize("where", list(Where))
