@@ -46,4 +46,5 @@ def aborted_line(fatal: FatalApiError, plan: Plan) -> str:
     """Why a fatal answer aborted the run, from where, and what to check."""
     source = f"answer from {plan.host}: " if fatal.status is not None else ""
     hint = f"; {fatal.hint}" if fatal.hint else ""
-    return f"aborted: {source}{fatal}{hint}; nothing more was sent"
+    then = f"; once it answers: bulkremove run --resume {plan.journal}" if fatal.resumable else ""
+    return f"aborted: {source}{fatal}{hint}; nothing more was sent{then}"

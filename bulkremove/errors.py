@@ -15,12 +15,14 @@ An exception means that a whole request, or the run itself, is in trouble::
         │   ├── AuthenticationError     401: bad credentials
         │   ├── PermissionDeniedError   403: the API user lacks permission for the method
         │   ├── CampaignNotFoundError   404: unknown campaign (or URI)
-        │   └── TlsError                certificate or handshake failure
+        │   ├── TlsError                certificate or handshake failure
+        │   └── ServerDownError         no connection could be made for a while: the server is down
         ├── TransientApiError      retry the whole batch later, with backoff
         │   ├── ThrottledError          429 (carries Retry-After)
         │   ├── ServerError             5xx (carries Retry-After when given)
         │   ├── RequestTimeoutError     no answer in time; the request may have been carried out
-        │   ├── ConnectionLostError     connection failed or dropped
+        │   ├── CannotConnectError      the connection could not be made (refused); nothing sent
+        │   ├── ConnectionLostError     the connection dropped; the answer may be lost
         │   └── BadAnswerError          a body that is not the expected JSON object
         ├── UrlTooLongError        split the batch and lower the byte budget (414, or 400 naming it)
         └── BatchRejectedError     any other answer: the batch's records fail, the run goes on
@@ -76,6 +78,8 @@ class FatalApiError(ApiError):
 
     #: What the user can do about it, for the one error line.
     hint = ""
+    #: Whether resuming as it is may work (once the server is back), so the line says so.
+    resumable = False
 
 
 class AuthenticationError(FatalApiError):
@@ -100,6 +104,13 @@ class TlsError(FatalApiError):
     """The TLS handshake or certificate verification failed."""
 
     hint = "check the server's certificate, or name its CA with ca_bundle"
+
+
+class ServerDownError(FatalApiError):
+    """Connections were refused (or never made) for a while, with no answer between."""
+
+    hint = "check base_url and that the server is up"
+    resumable = True
 
 
 class TransientApiError(ApiError):
@@ -134,8 +145,13 @@ class RequestTimeoutError(TransientApiError):
     answer_lost = True
 
 
+class CannotConnectError(TransientApiError):
+    """The connection could not be made (refused, unreachable, timed out): nothing was sent."""
+
+
 class ConnectionLostError(TransientApiError):
-    """The connection could not be made, or broke before the answer was read."""
+    """The connection broke before the answer was read (or, with ``answer_lost`` False, before
+    the request went out)."""
 
     def __init__(self, message: str, *, answer_lost: bool) -> None:
         super().__init__(message)

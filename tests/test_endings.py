@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import resource
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -159,3 +160,23 @@ def test_an_empty_input_warns_and_exits_6_unless_allowed(tmp_path: Path) -> None
     assert "--allow-empty" in warned.stderr
     assert not (tmp_path / "j.sqlite").exists()
     assert allowed.returncode == 0, allowed.stderr
+
+
+def test_a_server_that_is_down_ends_the_run_early_and_says_so(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ids = write_ids(tmp_path / "ids.txt", range(1, 2001))
+    began = time.monotonic()
+    down = run_cli(
+        f"http://127.0.0.1:{port}/api", ids, "--max-ids-per-request", "10",
+        "--retry-initial", "0.5", "--retry-max", "30", cwd=tmp_path,
+    )  # fmt: skip
+    took = time.monotonic() - began
+    assert down.returncode == 3, down.stderr
+    assert took < 30, "ended once the server looked down, not after every batch's tries"
+    lines = [line for line in down.stderr.splitlines() if line.startswith("bulkremove: error:")]
+    assert len(lines) == 1, down.stderr
+    assert "Connection refused" in lines[0] and "the server looks down" in lines[0]
+    assert "bulkremove run --resume j.sqlite" in lines[0]
+    assert meta(tmp_path / "j.sqlite", "state") == "aborted"

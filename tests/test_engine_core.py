@@ -437,3 +437,33 @@ def test_the_budget_halves_on_a_refusal_and_stands_for_one_sized_before() -> Non
     assert budget.refused(path, 3000, error) == 1500 and budget.limit == 1500
     with pytest.raises(FatalApiError, match="not even one id fits"):
         UrlBudget(8000).refused(path, 60, error)
+
+
+async def test_connections_refused_in_a_row_end_the_run_as_server_down() -> None:
+    from bulkremove.errors import CannotConnectError, ServerDownError
+
+    def down(*_: object) -> Exception:
+        return CannotConnectError("could not connect to http://x: Connection refused")
+
+    r = rig({"00001": range(1, 10_001)}, script=down, max_attempts=8, retry_max=30.0)
+    with pytest.raises(ExceptionGroup) as caught:
+        await run(r)
+    ended = [e for e in leaves(caught.value) if isinstance(e, ServerDownError)]
+    assert ended, caught.value
+    assert "Connection refused" in str(ended[0])
+    # Ended after about DOWN_AFTER_S of refusals, not after every batch used up its tries.
+    assert r.clock.now < 30
+    assert r.store.states() == {"pending": 10_000}
+
+
+async def test_an_answer_between_refusals_keeps_the_run_going() -> None:
+    from bulkremove.errors import CannotConnectError
+
+    def flaky(sender: ScriptedSender, campaign: str, ids: list[int]) -> Exception | None:
+        if len(sender.requests) % 2:
+            return CannotConnectError("could not connect to http://x: Connection refused")
+        return None
+
+    r = rig({"00001": range(1, 2001)}, script=flaky, concurrency=1, retry_max=0.5)
+    await run(r)
+    assert r.store.states() == {"removed": 2000}

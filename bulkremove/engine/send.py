@@ -7,6 +7,8 @@ per-record outcomes    handed on; a throttled pace climbs back
 UrlTooLongError        the byte budget is lowered for the rest of the run; resent in pieces
 TransientApiError      tried again after a backoff (or the server's Retry-After, which pauses
                        every worker), up to ``max_attempts``; then its records fail
+CannotConnectError     the same, until connections were refused for a while with no answer
+                       between: then the run stops, the server is down (``reach``)
 BatchRejectedError     its records fail; the run goes on
 FatalApiError          the run stops: nothing more is sent
 =====================  ========================================================================
@@ -23,9 +25,11 @@ from bulkremove.batching import check_budget, pack, target_length
 from bulkremove.engine.batch import Batch
 from bulkremove.engine.outcomes import attempted, failed
 from bulkremove.engine.protocols import Sender
+from bulkremove.engine.reach import Reach
 from bulkremove.engine.stats import EngineStats
 from bulkremove.errors import (
     BatchRejectedError,
+    CannotConnectError,
     ConfigError,
     FatalApiError,
     RequestTimeoutError,
@@ -119,6 +123,7 @@ class BatchSending:
         self._sleep = sleep
         self._rng = rng
         self._log = get_logger("engine")
+        self._reach = Reach(max_attempts)
 
     async def send(self, batch: Batch) -> None:
         """Send ``batch`` until it has an answer, a 414 split, or its tries are used up."""
@@ -150,6 +155,11 @@ class BatchSending:
                 if isinstance(exc, ThrottledError | RequestTimeoutError) or exc.status == 503:
                     self._congestion(type(exc).__name__)
                 batch.lost = batch.lost or exc.answer_lost
+                if not isinstance(exc, CannotConnectError):
+                    self._reach.answered()
+                elif down := self._reach.refused(self._clock(), exc):
+                    stats.aborted = str(down)
+                    raise down from None
                 if attempt >= self._max_attempts:
                     log.warning("batch_failed", attempts=attempt, error=str(exc))
                     self._record(
@@ -176,6 +186,7 @@ class BatchSending:
                 stats.aborted = str(exc)
                 raise
             log.debug("batch_done", attempt=attempt)
+            self._reach.answered()
             if self._pacer is not None and self._pacer.throttled:
                 self._set_rate(self._pacer.on_success(self._clock()), "healthy")
             self._answered(batch, outcomes)
