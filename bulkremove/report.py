@@ -31,6 +31,7 @@ def build_report(journal: Journal, path: str) -> dict[str, Any]:
         "input": {
             key: int(input_stats.get(key, 0)) for key in ("lines", "ids", "duplicates", "invalid")
         },
+        "skipped_lines": journal.get_meta("skipped_lines"),
         "requests": int(journal.get_meta("requests") or 0),
         "duration_s": round(float(journal.get_meta("duration_s") or 0.0), 3),
         "exit_code": journal.get_meta("exit_code"),
@@ -55,9 +56,10 @@ def summary_lines(report: dict[str, Any], failed_reason: str | None = None) -> l
             f"{report['not_found_after_lost_answer']}"
         )
     inp = report["input"]
+    listed = f" (listed in {report['skipped_lines']})" if report.get("skipped_lines") else ""
     lines.append(
         f"input: {inp['lines']} lines, {inp['ids']} ids, {inp['duplicates']} duplicates, "
-        f"{inp['invalid']} invalid;  requests: {report['requests']};  "
+        f"{inp['invalid']} invalid{listed};  requests: {report['requests']};  "
         f"time: {report['duration_s']:.1f} s"
     )
     # An aborted run's error line says what to fix: resuming as it is would fail again.

@@ -180,3 +180,25 @@ def test_a_server_that_is_down_ends_the_run_early_and_says_so(tmp_path: Path) ->
     assert "Connection refused" in lines[0] and "the server looks down" in lines[0]
     assert "bulkremove run --resume j.sqlite" in lines[0]
     assert meta(tmp_path / "j.sqlite", "state") == "aborted"
+
+
+def test_skip_invalid_lists_every_skipped_line_next_to_the_journal(tmp_path: Path) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_text("".join(f"{i}\nx{i}\n" for i in range(1, 16)))  # 15 ids, 15 invalid lines
+    with sandbox("--campaign", "00001=1-20") as server:
+        refused = run_cli(server, ids, cwd=tmp_path)
+        assert not (tmp_path / "j.skipped.txt").exists()
+        skipped = run_cli(server, ids, "--skip-invalid", cwd=tmp_path)
+    assert refused.returncode == 2, refused.stderr
+    assert "15 invalid lines in all" in refused.stderr
+    assert "--skip-invalid" in refused.stderr
+
+    assert skipped.returncode == 0, skipped.stderr
+    listing = (tmp_path / "j.skipped.txt").read_text().splitlines()
+    assert len(listing) == 15
+    assert listing[0] == f"{ids}:2: 'x1': customer id must be ASCII digits only"
+    assert listing[-1].startswith(f"{ids}:30: 'x15': ")
+    report = json.loads(bulkremove(["report", "j.sqlite"], cwd=tmp_path).stdout)
+    assert report["input"]["invalid"] == 15
+    assert report["skipped_lines"] == "j.skipped.txt"
+    assert "j.skipped.txt" in skipped.stderr
