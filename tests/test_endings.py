@@ -11,8 +11,6 @@ import resource
 import signal
 import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -70,16 +68,7 @@ def test_a_journal_that_fails_mid_run_exits_5_says_resume_and_records_it(tmp_pat
         # The journal's writes fail for real once a file of it grows 48 KiB past its size now.
         limit = journal.stat().st_size + 48 * 1024
         args = ["run", "--resume", "j.sqlite", "--max-ids-per-request", "5", "--rate", "100"]
-        failed = subprocess.run(
-            [sys.executable, "-m", "bulkremove", *args],
-            cwd=tmp_path,
-            env=env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            preexec_fn=_limited(limit),
-        )
+        failed = bulkremove(args, cwd=tmp_path, preexec_fn=_limited(limit))
         sent = server.stats()["requests"]
         recorded = (meta(journal, "state"), meta(journal, "exit_code"))
         resumed = bulkremove(["run", "--resume", "j.sqlite", "--rate", "500"], cwd=tmp_path)
