@@ -254,6 +254,7 @@ async def _execute(
     meter = ProgressMeter(prepared.plan.ids)
     sending = _Sending(Tally(journal))
     result: JobResult | None = None
+    ending = "stopped"  # the last frame's word for a run that ended in an error
     for sink in sinks:
         sink.start(prepared.plan)
     try:
@@ -269,11 +270,12 @@ async def _execute(
     except JournalError as exc:
         if sending.engine is None:
             raise
+        ending = "journal_failed"
         raise journal_failed(prepared.journal, prepared.path, exc) from exc
     finally:
         if sinks:
             last = result.progress if result else None
-            last = last or measure(meter, sending.engine, final=True, ending="journal_failed")
+            last = last or measure(meter, sending.engine, final=True, ending=ending)
             for sink in sinks:
                 sink.finish(last)
     final = result.progress

@@ -1,8 +1,12 @@
-"""The closing lines of a run's summary: the next step fits what the journal holds."""
+"""How a run ends on screen: the next step fits what the journal holds, and the last frame of
+the live display says how the run ended."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
+
+import pytest
 
 from bulkremove.report import summary_lines
 
@@ -45,3 +49,29 @@ def test_failed_gives_the_reason_and_resume() -> None:
 def test_nothing_left_and_aborted_runs_give_no_resume_advice() -> None:
     assert "--resume" not in hint(summary_lines(report()))
     assert "--resume" not in hint(summary_lines(report("aborted", pending=5)))
+
+
+@pytest.mark.parametrize(
+    ("ending", "words"),
+    [
+        ("finished", "done in"),
+        ("interrupted", "interrupted after"),
+        ("aborted", "aborted after"),
+        ("journal_failed", "journal failed after"),
+        ("stopped", "stopped after"),
+    ],
+)
+def test_the_last_frame_says_how_the_run_ended(ending: str, words: str) -> None:
+    from rich.console import Console
+
+    from bulkremove.display import LiveDisplay
+    from bulkremove.progress import Progress
+
+    out = io.StringIO()
+    console = Console(file=out, width=200, color_system=None)
+    last = Progress(
+        total=10, removed=4, not_found=0, in_call=0, failed=0, pending=6, requests=2,
+        rate=5.0, ids_per_s=0.0, elapsed_s=65.0, eta_s=None, final=True, ending=ending,
+    )  # fmt: skip
+    console.print(LiveDisplay(console).render(last))
+    assert f"{words} 1 min 05 s" in out.getvalue()
