@@ -467,3 +467,12 @@ async def test_an_answer_between_refusals_keeps_the_run_going() -> None:
     r = rig({"00001": range(1, 2001)}, script=flaky, concurrency=1, retry_max=0.5)
     await run(r)
     assert r.store.states() == {"removed": 2000}
+
+
+async def test_a_fatal_error_in_every_worker_at_once_is_the_only_error() -> None:
+    error = AuthenticationError("HTTP 401", status=401)
+    r = rig({"00001": range(1, 20_001)}, script=lambda *_: error, concurrency=4)
+    with pytest.raises(ExceptionGroup) as caught:
+        await run(r)
+    assert all(isinstance(e, AuthenticationError) for e in leaves(caught.value)), caught.value
+    assert r.store.states() == {"pending": 20_000}

@@ -181,9 +181,14 @@ class Engine:
                     # Fill the queue without a turn of the event loop per batch: taking a
                     # turn each (what send() does first) left workers waiting for batches.
                     try:
-                        send.send_nowait(batch)
-                    except anyio.WouldBlock:
-                        await send.send(batch)
+                        try:
+                            send.send_nowait(batch)
+                        except anyio.WouldBlock:
+                            await send.send(batch)
+                    except anyio.BrokenResourceError:
+                        # Every worker has ended, which only an error does (a fatal answer in
+                        # each at once): that error ends the run, not this one.
+                        return
                     continue
                 if feed.exhausted and self._in_flight == 0 and not self._scheduler:
                     return
