@@ -7,6 +7,7 @@ header built once. Every lower-level failure is mapped here, and only here, to t
 
 from __future__ import annotations
 
+import os
 import ssl
 import time
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ from bulkremove.errors import (
     BadAnswerError,
     BatchRejectedError,
     CampaignNotFoundError,
+    CannotConnectError,
     ConfigError,
     ConnectionLostError,
     InputError,
@@ -154,17 +156,15 @@ class Client:
         except aiohttp.ClientSSLError as exc:
             raise TlsError(f"TLS failure talking to {self._origin}: {exc}") from None
         except aiohttp.ConnectionTimeoutError:
-            raise ConnectionLostError(
-                f"could not connect to {self._origin} in time", answer_lost=False
-            ) from None
+            raise CannotConnectError(f"could not connect to {self._origin} in time") from None
         except TimeoutError:
             raise RequestTimeoutError(
                 f"no answer within {self._settings.request_timeout:g} s"
             ) from None
         except aiohttp.ClientConnectorError as exc:
-            raise ConnectionLostError(
-                f"could not connect to {self._origin}: {exc.strerror or exc}", answer_lost=False
-            ) from None
+            # asyncio's strerror is "Connect call failed (...)": name the errno instead.
+            reason = os.strerror(exc.errno) if exc.errno else exc.strerror or str(exc)
+            raise CannotConnectError(f"could not connect to {self._origin}: {reason}") from None
         except aiohttp.ClientError as exc:
             raise ConnectionLostError(
                 f"connection lost before the answer: {type(exc).__name__}: {exc}",

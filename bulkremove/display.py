@@ -22,6 +22,13 @@ if TYPE_CHECKING:
     from bulkremove.plan import Plan
 
 REFRESH_S = 0.25
+ENDINGS = {
+    "finished": "done in",
+    "interrupted": "interrupted after",
+    "aborted": "aborted after",
+    "journal_failed": "journal failed after",
+}
+"""The last frame's words for each way a run ends."""
 
 
 class LiveDisplay:
@@ -74,7 +81,9 @@ class LiveDisplay:
         rate = "unlimited" if progress.rate is None else f"{progress.rate:g} req/s"
         left = "?" if progress.eta_s is None else format_duration(progress.eta_s)
         if progress.final:
-            pace = f"done in {format_duration(progress.elapsed_s)}"
+            took = format_duration(progress.elapsed_s)
+            ended = ENDINGS.get(progress.ending, "stopped after")
+            pace = f"{ended} {took}"
         else:
             pace = f"{progress.ids_per_s:,.0f} ids/s  rate {rate}  left {left}"
         bar = ProgressBar(total=max(progress.total, 1), completed=progress.done, width=30)

@@ -7,19 +7,22 @@ An exception means that a whole request, or the run itself, is in trouble::
     ├── UsageError                 refused before anything is sent (exit 2)
     │   ├── ConfigError            a setting is invalid: names the key and where it came from
     │   ├── InputError             an input line is invalid: names the file and the line
-    │   └── RefusedError           a safety rail said no: max_delete, no confirmation
+    │   ├── RefusedError           a safety rail said no: max_delete, no confirmation
+    │   └── EmptyInputError        the input held no ids (exit 6, unless allow_empty)
     ├── JournalError               the journal cannot be used (corrupt, foreign, locked)
     └── ApiError                   a request did not give a usable per-record answer
         ├── FatalApiError          abort the run, send nothing more (exit 3)
         │   ├── AuthenticationError     401: bad credentials
         │   ├── PermissionDeniedError   403: the API user lacks permission for the method
         │   ├── CampaignNotFoundError   404: unknown campaign (or URI)
-        │   └── TlsError                certificate or handshake failure
+        │   ├── TlsError                certificate or handshake failure
+        │   └── ServerDownError         no connection could be made for a while: the server is down
         ├── TransientApiError      retry the whole batch later, with backoff
         │   ├── ThrottledError          429 (carries Retry-After)
         │   ├── ServerError             5xx (carries Retry-After when given)
         │   ├── RequestTimeoutError     no answer in time; the request may have been carried out
-        │   ├── ConnectionLostError     connection failed or dropped
+        │   ├── CannotConnectError      the connection could not be made (refused); nothing sent
+        │   ├── ConnectionLostError     the connection dropped; the answer may be lost
         │   └── BadAnswerError          a body that is not the expected JSON object
         ├── UrlTooLongError        split the batch and lower the byte budget (414, or 400 naming it)
         └── BatchRejectedError     any other answer: the batch's records fail, the run goes on
@@ -50,6 +53,10 @@ class RefusedError(UsageError):
     """A safety rail refused the run after counting it: over ``max_delete``, or not confirmed."""
 
 
+class EmptyInputError(UsageError):
+    """The input held no ids, and ``allow_empty`` is off: an empty export is an incident."""
+
+
 class JournalError(BulkRemoveError):
     """The journal file cannot be used."""
 
@@ -69,21 +76,41 @@ class ApiError(BulkRemoveError):
 class FatalApiError(ApiError):
     """The run cannot go on: nothing more is sent."""
 
+    #: What the user can do about it, for the one error line.
+    hint = ""
+    #: Whether resuming as it is may work (once the server is back), so the line says so.
+    resumable = False
+
 
 class AuthenticationError(FatalApiError):
     """401: the credentials were refused."""
+
+    hint = "check BULKREMOVE_USERNAME and BULKREMOVE_PASSWORD (or username in the config file)"
 
 
 class PermissionDeniedError(FatalApiError):
     """403: the API user lacks permission for this method."""
 
+    hint = "give the API user permission for the batch removal of outbound campaign records"
+
 
 class CampaignNotFoundError(FatalApiError):
     """404: the campaign (or the URI) does not exist."""
 
+    hint = "check the campaign id and base_url (the API root, ending in /api)"
+
 
 class TlsError(FatalApiError):
     """The TLS handshake or certificate verification failed."""
+
+    hint = "check the server's certificate, or name its CA with ca_bundle"
+
+
+class ServerDownError(FatalApiError):
+    """Connections were refused (or never made) for a while, with no answer between."""
+
+    hint = "check base_url and that the server is up"
+    resumable = True
 
 
 class TransientApiError(ApiError):
@@ -118,8 +145,13 @@ class RequestTimeoutError(TransientApiError):
     answer_lost = True
 
 
+class CannotConnectError(TransientApiError):
+    """The connection could not be made (refused, unreachable, timed out): nothing was sent."""
+
+
 class ConnectionLostError(TransientApiError):
-    """The connection could not be made, or broke before the answer was read."""
+    """The connection broke before the answer was read (or, with ``answer_lost`` False, before
+    the request went out)."""
 
     def __init__(self, message: str, *, answer_lost: bool) -> None:
         super().__init__(message)

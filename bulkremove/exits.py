@@ -4,15 +4,16 @@
     1    internal error (a bug)
     2    refused before anything was sent: usage, configuration, input, journal, max_delete,
          no confirmation
-    3    aborted by a fatal API answer (401, 403, unknown campaign, TLS)
+    3    aborted by a fatal API answer (401, 403, unknown campaign, TLS) or a server that is down
     4    finished with records left in_call, failed or pending
+    5    the journal failed after sending started: records may be removed that it does not show
+    6    the input held no ids (nothing sent); allow_empty makes that a success
     130  interrupted by SIGINT or SIGTERM
     141  the reader of stdout went away (``export ... | head``), as a shell's SIGPIPE
 
 An error is mapped from its class and from where it happened: before any request was sent, or
-after sending started. The two tables give the same codes today; they are apart so that an
-error whose meaning changes once records may have been removed (a journal that fails mid-run)
-can get a code of its own without touching the refusals before sending.
+after sending started. A journal error before sending is a refusal (2, nothing sent); after
+sending started it is 5, since records may have been removed that the journal does not show.
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ import contextlib
 import enum
 from collections.abc import Mapping
 
-from bulkremove.errors import FatalApiError, JournalError, UsageError
+from bulkremove.errors import EmptyInputError, FatalApiError, JournalError, UsageError
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_FATAL_API = 3
 EXIT_INCOMPLETE = 4
+EXIT_JOURNAL_FAILED = 5
+EXIT_EMPTY = 6
 EXIT_INTERRUPTED = 130
 EXIT_CLOSED_PIPE = 141
 
@@ -43,6 +46,7 @@ class Where(enum.Enum):
 
 # Per place, the first class an error is an instance of gives its code; anything else is a bug.
 _BY_CLASS: tuple[tuple[type[BaseException], int], ...] = (
+    (EmptyInputError, EXIT_EMPTY),
     (UsageError, EXIT_USAGE),
     (JournalError, EXIT_USAGE),
     (FatalApiError, EXIT_FATAL_API),
@@ -50,7 +54,7 @@ _BY_CLASS: tuple[tuple[type[BaseException], int], ...] = (
 )
 CODES: Mapping[Where, tuple[tuple[type[BaseException], int], ...]] = {
     Where.BEFORE_SENDING: _BY_CLASS,
-    Where.AFTER_SENDING_STARTED: _BY_CLASS,  # the same codes, for now
+    Where.AFTER_SENDING_STARTED: ((JournalError, EXIT_JOURNAL_FAILED), *_BY_CLASS),
 }
 
 # Set on an error that left the engine, so the mapping knows where it happened wherever the

@@ -10,7 +10,6 @@ only on exit code 0; otherwise the value in the existing file is carried over.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import time
 from collections.abc import Mapping
@@ -18,10 +17,10 @@ from pathlib import Path
 
 import anyio
 
-from bulkremove.errors import ConfigError
 from bulkremove.files import write_atomically
 from bulkremove.journal import Journal
 from bulkremove.logs import get_logger
+from bulkremove.outputs import check_output_path
 from bulkremove.progress import Progress
 
 LAST_SUCCESS = "bulkremove_last_success_timestamp_seconds"
@@ -131,11 +130,7 @@ class MetricsFile:
 
     def check(self) -> None:
         """Refuse a metrics file whose folder does not exist or cannot be written."""
-        folder = Path(self.path).parent
-        if not folder.is_dir():
-            raise ConfigError(f"metrics_file {self.path}: the folder {folder} does not exist")
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise ConfigError(f"metrics_file {self.path}: the folder {folder} is not writable")
+        check_output_path("metrics_file", self.path)
 
     def write(
         self,

@@ -21,6 +21,7 @@ from bulkremove.errors import ConfigError, InputError, JournalError
 from bulkremove.ingest import InputReader
 from bulkremove.journal import Journal
 from bulkremove.logs import get_logger
+from bulkremove.outputs import SkippedLines, skipped_lines_path
 from bulkremove.plan import Plan, make_plan
 from bulkremove.settings import Settings, require_api
 from bulkremove.startup import then_import as import_after
@@ -74,13 +75,27 @@ def prepare_journal(
     """
     log = get_logger("ingest")
     journal = Journal.create(str(path), settings.public(), durable=settings.durable)
+    skipped = SkippedLines(skipped_lines_path(path)) if settings.skip_invalid else None
     try:
         reader = InputReader(inputs, settings.campaign)
+        reader.stats.listing = skipped.add if skipped else None
         batches = import_after(reader, then_import) if then_import else reader
-        new = journal.add_pending(batches)
+        try:
+            new = journal.add_pending(batches)
+        finally:
+            if skipped:
+                skipped.close()
         stats = reader.stats
         if stats.invalid and not settings.skip_invalid:
-            raise InputError(stats.invalid_message())
+            raise InputError(
+                f"{stats.invalid_message()}\n{stats.invalid} invalid "
+                f"line{'' if stats.invalid == 1 else 's'} in all; nothing sent: "
+                f"fix them, or --skip-invalid goes on without them, listing each in "
+                f"{skipped_lines_path(path)}"
+            )
+        if skipped and skipped.count:
+            journal.set_meta("skipped_lines", str(skipped.path))
+            log.info("invalid_lines_skipped", count=skipped.count, listed_in=str(skipped.path))
         input_stats = {
             "lines": stats.lines,
             "ids": new,
@@ -102,6 +117,8 @@ def remove_journal(path: Path) -> None:
     for suffix in ("", "-wal", "-shm", ".lock"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(f"{path}{suffix}")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(skipped_lines_path(path))
 
 
 def prepare_run(

@@ -47,6 +47,8 @@ class Progress:
     errors: Mapping[str, int] = field(default_factory=dict)
     """Requests that failed, by error class."""
     final: bool = False
+    ending: str = "finished"
+    """How the run ended, in a final sample: a journal state (``interrupted``, ``aborted``)."""
 
     @property
     def done(self) -> int:

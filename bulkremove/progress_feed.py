@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -20,8 +21,22 @@ def measure(
     final: bool = False,
     in_call: int | None = None,
     pending: int | None = None,
+    ending: str = "finished",
 ) -> Progress:
-    """This run's figures; at the end, ``in_call`` and ``pending`` come from the journal."""
+    """This run's figures; at the end, ``in_call`` and ``pending`` come from the journal, and
+    ``ending`` says how the run ended."""
+    sample = _sample(meter, engine, final=final, in_call=in_call, pending=pending)
+    return dataclasses.replace(sample, ending=ending) if final else sample
+
+
+def _sample(
+    meter: ProgressMeter,
+    engine: Engine | None,
+    *,
+    final: bool,
+    in_call: int | None,
+    pending: int | None,
+) -> Progress:
     if engine is None:
         return meter.measure(
             removed=0, not_found=0, failed=0, in_call=in_call or 0, requests=0, rate=None,

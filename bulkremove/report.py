@@ -31,14 +31,18 @@ def build_report(journal: Journal, path: str) -> dict[str, Any]:
         "input": {
             key: int(input_stats.get(key, 0)) for key in ("lines", "ids", "duplicates", "invalid")
         },
+        "skipped_lines": journal.get_meta("skipped_lines"),
         "requests": int(journal.get_meta("requests") or 0),
         "duration_s": round(float(journal.get_meta("duration_s") or 0.0), 3),
         "exit_code": journal.get_meta("exit_code"),
     }
 
 
-def summary_lines(report: dict[str, Any]) -> list[str]:
-    """A short summary for people, printed to stderr at the end of a run."""
+def summary_lines(report: dict[str, Any], failed_reason: str | None = None) -> list[str]:
+    """A short summary for people, printed to stderr at the end of a run.
+
+    ``failed_reason`` is the reason one of the failed records gives, to say why they failed.
+    """
     totals = report["totals"]
     all_records = sum(totals.values())
     lines = [
@@ -52,14 +56,31 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             f"{report['not_found_after_lost_answer']}"
         )
     inp = report["input"]
+    listed = f" (listed in {report['skipped_lines']})" if report.get("skipped_lines") else ""
     lines.append(
         f"input: {inp['lines']} lines, {inp['ids']} ids, {inp['duplicates']} duplicates, "
-        f"{inp['invalid']} invalid;  requests: {report['requests']};  "
+        f"{inp['invalid']} invalid{listed};  requests: {report['requests']};  "
         f"time: {report['duration_s']:.1f} s"
     )
-    if totals["in_call"] or totals["failed"] or totals["pending"]:
-        lines.append(
-            f"left to do: bulkremove run --resume {report['journal']}  "
-            f"(or: bulkremove export {report['journal']} --state in_call)"
-        )
+    # An aborted run's error line says what to fix: resuming as it is would fail again.
+    if report["state"] != "aborted":
+        lines.extend(next_steps(report["journal"], totals, failed_reason))
     return lines
+
+
+def next_steps(journal: str, totals: dict[str, int], failed_reason: str | None) -> list[str]:
+    """What to do about the records left, by what they are: each hint fits its state."""
+    resume = f"bulkremove run --resume {journal}"
+    steps = []
+    if totals["pending"]:
+        steps.append(f"left to do: {totals['pending']} pending, never answered: {resume}")
+    if totals["failed"]:
+        why = f" ({failed_reason})" if failed_reason else ""
+        again = "" if totals["pending"] else f": {resume} tries them again"
+        steps.append(f"{totals['failed']} failed{why}{again}")
+    if totals["in_call"] and not steps:
+        steps.append(
+            f"{totals['in_call']} still in a call: bulkremove export {journal} --state in_call "
+            f"gives their ids to feed back later, or {resume} later"
+        )
+    return steps

@@ -22,14 +22,20 @@ import contextlib
 import functools
 import inspect
 import os
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
-from bulkremove.errors import BulkRemoveError, FatalApiError, RefusedError
+from bulkremove.endings import aborted_line, failed_reason, journal_failed
+from bulkremove.errors import (
+    BulkRemoveError,
+    EmptyInputError,
+    FatalApiError,
+    JournalError,
+    RefusedError,
+)
 from bulkremove.exits import (
     EXIT_FATAL_API,
     EXIT_INTERRUPTED,
@@ -49,6 +55,7 @@ from bulkremove.report import build_report
 from bulkremove.resume import resume_settings
 from bulkremove.settings import Settings
 from bulkremove.signals import Interrupt, watch_signals
+from bulkremove.tally import Tally, TallyingStore
 
 if TYPE_CHECKING:
     from bulkremove.client import Client
@@ -75,6 +82,10 @@ class JobResult:
     exit_code: int
     plan: Plan | None = None
     progress: Progress | None = None
+    error: str | None = None
+    """Why the run was aborted (exit code 3), with what to do about it; one line for people."""
+    failed_reason: str | None = None
+    """The reason one of the ``failed`` records gives (its journal ``detail``), shortened."""
 
     @property
     def ok(self) -> bool:
@@ -120,6 +131,7 @@ async def run(
     try:
         prepared = await _prepare(settings, inputs, journal, resume, dry_run=False)
         try:
+            check_not_empty(prepared.plan, settings)
             check_max_delete(prepared.plan, settings)
             if prepared.plan.ids and confirm is not None:
                 await _consent(confirm, prepared.plan)
@@ -146,6 +158,15 @@ async def run(
             exit_code=result.exit_code,
         )
     return result
+
+
+def check_not_empty(plan: Plan, settings: Settings) -> None:
+    """Refuse (EmptyInputError) a new run whose input held no ids, unless ``allow_empty``."""
+    if plan.ids == 0 and not plan.resumed and not settings.allow_empty:
+        raise EmptyInputError(
+            "the input holds no ids: nothing sent; an empty export is taken for an incident "
+            "(exit 6): --allow-empty (allow_empty = true) makes it a success"
+        )
 
 
 def check_max_delete(plan: Plan, settings: Settings) -> None:
@@ -216,6 +237,7 @@ def _metrics_file(settings: Settings) -> MetricsFile | None:
 class _Sending:
     """What the execute stage leaves for the report stage."""
 
+    tally: Tally
     engine: Engine | None = None
     interrupt: Interrupt = field(default_factory=Interrupt)
     aborted: FatalApiError | None = None
@@ -228,29 +250,32 @@ async def _execute(
     sinks: Sequence[ProgressSink],
 ) -> JobResult:
     journal = prepared.journal
-    started = time.monotonic()
-    journal.set_meta("state", "running")
-    journal.set_meta("exit_code", None)
-    journal.set_meta("pid", os.getpid())
+    journal.set_metas({"state": "running", "exit_code": None, "pid": os.getpid()})
     meter = ProgressMeter(prepared.plan.ids)
-    sending = _Sending()
+    sending = _Sending(Tally(journal))
     result: JobResult | None = None
+    ending = "stopped"  # the last frame's word for a run that ended in an error
     for sink in sinks:
         sink.start(prepared.plan)
     try:
         try:
             await _send(prepared, client, handle_signals, sinks, meter, sending)
-        finally:
-            if sending.engine is not None:
-                previous = int(journal.get_meta("requests") or 0)
-                journal.set_meta("requests", previous + sending.engine.stats.requests)
-            took = float(journal.get_meta("duration_s") or 0.0) + time.monotonic() - started
-            journal.set_meta("duration_s", took)
+        except BaseException:
+            with contextlib.suppress(JournalError):  # the error in flight says more
+                sending.tally.write()
+            raise
+        else:
+            sending.tally.write()
         result = _report(prepared, sending, meter)
+    except JournalError as exc:
+        if sending.engine is None:
+            raise
+        ending = "journal_failed"
+        raise journal_failed(prepared.journal, prepared.path, exc) from exc
     finally:
         if sinks:
             last = result.progress if result else None
-            last = last or measure(meter, sending.engine, final=True)
+            last = last or measure(meter, sending.engine, final=True, ending=ending)
             for sink in sinks:
                 sink.finish(last)
     final = result.progress
@@ -282,8 +307,10 @@ async def _send(
     try:
         try:
             async with _client_for(settings, client) as sender, anyio.create_task_group() as group:
-                engine = Engine(settings, prepared.journal, sender)
+                store = TallyingStore(prepared.journal, sending.tally)
+                engine = Engine(settings, store, sender)
                 sending.engine = engine
+                sending.tally.requests = lambda: engine.stats.requests
                 if handle_signals:
                     scope, grace = group.cancel_scope, settings.grace_period
                     group.start_soon(watch_signals, scope, engine, grace, sending.interrupt)
@@ -305,10 +332,12 @@ def _report(prepared: PreparedRun, sending: _Sending, meter: ProgressMeter) -> J
     """The report stage: the exit code and the final state, from the journal's counts."""
     journal = prepared.journal
     report = build_report(journal, str(prepared.path))
+    error = None
     if sending.aborted is not None:
         journal.set_meta("aborted", str(sending.aborted))
         get_logger("run").error("run_aborted", error=str(sending.aborted))
         code = exit_code_for_error(sending.aborted, Where.AFTER_SENDING_STARTED)
+        error = aborted_line(sending.aborted, prepared.plan)
     elif sending.interrupt.signal:
         code = EXIT_INTERRUPTED
     else:
@@ -318,10 +347,9 @@ def _report(prepared: PreparedRun, sending: _Sending, meter: ProgressMeter) -> J
     journal.set_meta("exit_code", code)
     report.update(state=state, exit_code=code)  # as build_report reads them back
     totals = report["totals"]
-    final = measure(
-        meter, sending.engine, final=True, in_call=totals["in_call"], pending=totals["pending"]
-    )
-    return JobResult(report, code, prepared.plan, final)
+    in_call, pending, engine = totals["in_call"], totals["pending"], sending.engine
+    final = measure(meter, engine, final=True, in_call=in_call, pending=pending, ending=state)
+    return JobResult(report, code, prepared.plan, final, error, failed_reason(journal))
 
 
 @contextlib.asynccontextmanager

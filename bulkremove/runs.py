@@ -17,7 +17,7 @@ from bulkremove.errors import JournalError
 from bulkremove.journal import Journal, writer_pid
 from bulkremove.report import STATES
 
-SHOWN = {"dry_run": "dry run"}
+SHOWN = {"dry_run": "dry run", "journal_failed": "journal failed"}
 """How a state is written in the table, where it differs from the JSON."""
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,8 +106,12 @@ def bulkremove(
     environ: dict[str, str] | None = None,
     stdin: str | None = None,
     timeout: float = 60,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``bulkremove ARGS`` as a user would; returns its exit code and output."""
+    """Run ``bulkremove ARGS`` as a user would; returns its exit code and output.
+
+    ``preexec_fn`` runs in the child before ``bulkremove`` starts (to set resource limits).
+    """
     return subprocess.run(
         [sys.executable, "-m", "bulkremove", *args],
         cwd=cwd,
@@ -117,6 +121,7 @@ def bulkremove(
         text=True,
         timeout=timeout,
         check=False,
+        preexec_fn=preexec_fn,
     )
 
 

@@ -210,4 +210,4 @@ async def test_an_error_is_placed_before_sending_or_after_sending_started(
             await remover.run([ids_file(tmp_path, range(1, 11))], journal=str(tmp_path / "j.db"))
     assert where_raised(failed.value) is Where.AFTER_SENDING_STARTED
     assert server.stats.requests >= 1
-    assert exit_code_for_error(failed.value) == 2  # today's code for a journal error
+    assert exit_code_for_error(failed.value) == 5  # the journal failed after sending started

@@ -192,7 +192,9 @@ def test_an_empty_run_asks_nothing(tmp_path: Path) -> None:
     ids = tmp_path / "ids.txt"
     ids.write_text("# nothing tonight\n")
     with sandbox() as server:
-        done = run_cli(server, ids, cwd=tmp_path, environ=env(BULKREMOVE_ASSUME_YES="false"))
+        done = run_cli(
+            server, ids, "--allow-empty", cwd=tmp_path, environ=env(BULKREMOVE_ASSUME_YES="false")
+        )
         assert server.stats()["requests"] == 0
     assert done.returncode == 0, done.stderr
 

@@ -7,6 +7,7 @@ final counts, and log lines printed beside the display without being torn by it.
 from __future__ import annotations
 
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -142,3 +143,20 @@ def test_log_lines_print_whole_above_the_live_display(tmp_path: Path) -> None:
     frames = [i for i, line in enumerate(screen) if line.startswith("removed ")]
     assert frames and frames[-1] > screen.index(warnings[-1]), "the display stays below the logs"
     assert screen[frames[-1]].startswith("removed 1,500")
+
+
+def test_an_interrupted_run_says_interrupted_and_resume(tmp_path: Path) -> None:
+    ids = write_ids(tmp_path / "ids.txt", range(1, 1001))
+    with sandbox("--campaign", "00001=1-1000") as server:
+        child = spawn(
+            run_args(server, ids, "--rate", "5", "--max-ids-per-request", "10", "--yes"),
+            tmp_path,
+        )
+        child.expect("ids/s")
+        child.kill(signal.SIGINT)
+        code, screen = finish(child)
+    assert code == 130, "\n".join(screen)
+    last_frames = [line for line in screen if "requests" in line and "(" in line]
+    assert "interrupted after" in last_frames[-1], "\n".join(screen)
+    assert not any("done in" in line for line in screen)
+    assert any("pending" in line and "bulkremove run --resume j.sqlite" in line for line in screen)

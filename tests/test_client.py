@@ -17,6 +17,7 @@ from bulkremove.errors import (
     AuthenticationError,
     BadAnswerError,
     CampaignNotFoundError,
+    CannotConnectError,
     ConnectionLostError,
     PermissionDeniedError,
     RequestTimeoutError,
@@ -144,8 +145,9 @@ async def test_refused_connection_did_not_send() -> None:
         port = probe.getsockname()[1]
     settings = Settings(base_url=f"http://127.0.0.1:{port}/api", username="u", password="p")
     async with Client(settings) as client:
-        with pytest.raises(ConnectionLostError) as info:
+        with pytest.raises(CannotConnectError, match="could not connect") as info:
             await client.delete_batch("00001", [1])
+        assert not isinstance(info.value, ConnectionLostError), "refused, not lost"
         assert isinstance(info.value, TransientApiError)
         assert not info.value.answer_lost
 

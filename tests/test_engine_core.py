@@ -443,16 +443,40 @@ def test_the_budget_halves_on_a_refusal_and_stands_for_one_sized_before() -> Non
         UrlBudget(8000).refused(path, 60, error)
 
 
-@pytest.mark.parametrize("concurrency", [1, 2, 8])
-async def test_a_fatal_error_is_the_only_error_the_run_raises(concurrency: int) -> None:
-    # The batcher must not add a BrokenResourceError of its own when the workers are gone.
-    error = AuthenticationError("HTTP 401", status=401)
-    r = rig(
-        {"00001": range(1, 5001)},
-        script=lambda *_: error,
-        concurrency=concurrency,
-        max_ids_per_request=10,
-    )
+async def test_connections_refused_in_a_row_end_the_run_as_server_down() -> None:
+    from bulkremove.errors import CannotConnectError, ServerDownError
+
+    def down(*_: object) -> Exception:
+        return CannotConnectError("could not connect to http://x: Connection refused")
+
+    r = rig({"00001": range(1, 10_001)}, script=down, max_attempts=8, retry_max=30.0)
     with pytest.raises(ExceptionGroup) as caught:
         await run(r)
-    assert {type(leaf) for leaf in leaves(caught.value)} == {AuthenticationError}
+    ended = [e for e in leaves(caught.value) if isinstance(e, ServerDownError)]
+    assert ended, caught.value
+    assert "Connection refused" in str(ended[0])
+    # Ended after about DOWN_AFTER_S of refusals, not after every batch used up its tries.
+    assert r.clock.now < 30
+    assert r.store.states() == {"pending": 10_000}
+
+
+async def test_an_answer_between_refusals_keeps_the_run_going() -> None:
+    from bulkremove.errors import CannotConnectError
+
+    def flaky(sender: ScriptedSender, campaign: str, ids: list[int]) -> Exception | None:
+        if len(sender.requests) % 2:
+            return CannotConnectError("could not connect to http://x: Connection refused")
+        return None
+
+    r = rig({"00001": range(1, 2001)}, script=flaky, concurrency=1, retry_max=0.5)
+    await run(r)
+    assert r.store.states() == {"removed": 2000}
+
+
+async def test_a_fatal_error_in_every_worker_at_once_is_the_only_error() -> None:
+    error = AuthenticationError("HTTP 401", status=401)
+    r = rig({"00001": range(1, 20_001)}, script=lambda *_: error, concurrency=4)
+    with pytest.raises(ExceptionGroup) as caught:
+        await run(r)
+    assert all(isinstance(e, AuthenticationError) for e in leaves(caught.value)), caught.value
+    assert r.store.states() == {"pending": 20_000}

@@ -7,6 +7,7 @@ import pytest
 from bulkremove.errors import (
     AuthenticationError,
     ConfigError,
+    EmptyInputError,
     InputError,
     JournalError,
     RefusedError,
@@ -16,10 +17,12 @@ from bulkremove.errors import (
 )
 from bulkremove.exits import (
     CODES,
+    EXIT_EMPTY,
     EXIT_FATAL_API,
     EXIT_INCOMPLETE,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
+    EXIT_JOURNAL_FAILED,
     EXIT_OK,
     EXIT_USAGE,
     Where,
@@ -34,7 +37,7 @@ CASES = [
     (ConfigError("x"), EXIT_USAGE),
     (InputError("x"), EXIT_USAGE),
     (RefusedError("x"), EXIT_USAGE),
-    (JournalError("x"), EXIT_USAGE),
+    (EmptyInputError("x"), EXIT_EMPTY),
     (AuthenticationError("x", status=401), EXIT_FATAL_API),
     (TlsError("x"), EXIT_FATAL_API),
     (KeyboardInterrupt(), EXIT_INTERRUPTED),
@@ -46,7 +49,7 @@ CASES = [
 
 def test_the_codes_are_pinned() -> None:
     assert (EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_FATAL_API) == (0, 1, 2, 3)
-    assert (EXIT_INCOMPLETE, EXIT_INTERRUPTED) == (4, 130)
+    assert (EXIT_INCOMPLETE, EXIT_JOURNAL_FAILED, EXIT_EMPTY, EXIT_INTERRUPTED) == (4, 5, 6, 130)
 
 
 @pytest.mark.parametrize("where", list(Where))
@@ -55,6 +58,11 @@ def test_each_class_keeps_its_code_wherever_it_happened(
     exc: BaseException, code: int, where: Where
 ) -> None:
     assert exit_code_for_error(exc, where) == code
+
+
+def test_a_journal_error_is_a_refusal_before_sending_and_its_own_code_after() -> None:
+    assert exit_code_for_error(JournalError("x"), Where.BEFORE_SENDING) == EXIT_USAGE
+    assert exit_code_for_error(JournalError("x"), Where.AFTER_SENDING_STARTED) == 5
 
 
 def test_every_place_has_a_table() -> None:

@@ -323,8 +323,10 @@ def test_cli_refuses_hostile_input_and_sends_nothing(tmp_path: Path) -> None:
     numbers = [re.match(r"(?:bulkremove: error: )?ids\.txt:(\d+): ", x) for x in many[:10]]
     assert [m[1] if m else None for m in numbers] == [str(n) for n in range(2, 12)]
     assert many[10] == "... and 2 more invalid lines (12 in all)"
-    assert one == ["bulkremove: error: one.txt:3: '5/../6': customer id must be ASCII digits only"]
-    assert columns == [
+    assert one[0] == "bulkremove: error: one.txt:3: '5/../6': customer id must be ASCII digits only"
+    assert one[1].startswith("1 invalid line in all; nothing sent: fix them, or --skip-invalid ")
+    assert columns[3].startswith("3 invalid lines in all; nothing sent: ")
+    assert columns[:3] == [
         "bulkremove: error: ids.csv:3: '../x': campaign_id must be exactly 5 characters of "
         "[0-9A-Za-z]",
         "ids.csv:4: '00001&customer_id[]=5': campaign_id must be exactly 5 characters of "

@@ -189,7 +189,9 @@ def test_cli_run_over_https(pki: Pki, tmp_path: Path) -> None:
 
     assert refused.returncode == 3, refused.stderr
     assert "Traceback" not in refused.stderr
-    tls_lines = [line for line in refused.stderr.splitlines() if "TLS certificate" in line]
+    tls_lines = [
+        line for line in refused.stderr.splitlines() if "error: aborted: TLS certificate" in line
+    ]
     assert len(tls_lines) == 1, refused.stderr
     assert "unable to get local issuer certificate" in tls_lines[0]
     assert after_refusal["requests"] == 0

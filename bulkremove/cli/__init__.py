@@ -3,8 +3,9 @@
 Exit codes: 0 every record removed or not found; 1 internal error (a bug: one line, or the
 traceback with ``--debug``); 2 refused before anything was sent (usage, configuration, input,
 journal, ``--max-delete``, no confirmation); 3 aborted by a fatal API answer; 4 finished with
-records left ``in_call``, ``failed`` or ``pending``; 130 interrupted by SIGINT or SIGTERM;
-141 the reader of stdout went away (``export ... | head``).
+records left ``in_call``, ``failed`` or ``pending``; 5 the journal failed after sending started;
+6 the input held no ids (unless ``allow_empty``); 130 interrupted by SIGINT or SIGTERM; 141 the
+reader of stdout went away (``export ... | head``).
 
 This package owns the terminal: ``parser`` the grammar, one module per command family (``run``,
 ``journals``, ``demo``), ``question`` the confirmation, ``output`` every line printed for people.
@@ -18,9 +19,9 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
-from bulkremove.cli.output import fail
+from bulkremove.cli.output import fail, say
 from bulkremove.cli.parser import build_parser
-from bulkremove.errors import FatalApiError
+from bulkremove.errors import EmptyInputError, FatalApiError
 from bulkremove.exits import (
     EXIT_CLOSED_PIPE,
     EXIT_INTERNAL,
@@ -52,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             fail(f"internal error: {type(exc).__name__}: {exc}{hint}")
         elif isinstance(exc, FatalApiError):
             fail(f"aborted: {exc}")
+        elif isinstance(exc, EmptyInputError):
+            say([f"bulkremove: warning: {exc}"])
         else:
             fail(str(exc))
         return code

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from bulkremove.cli.output import configure_logs, say, write_json
+from bulkremove.cli.output import configure_logs, fail, say, write_json
 from bulkremove.cli.question import confirmer
 from bulkremove.errors import UsageError
 from bulkremove.exits import EXIT_OK
+from bulkremove.outputs import check_output_path
 from bulkremove.progress import LogProgress, ProgressSink
 from bulkremove.report import summary_lines
 from bulkremove.settings import TABLE, Settings, load_settings
@@ -30,6 +31,8 @@ def run_command(args: argparse.Namespace) -> int:
         raise UsageError("--resume continues a journal's own records: give no --input")
     if not args.resume and not args.inputs:
         raise UsageError("give at least one --input FILE (or - for stdin), or --resume JOURNAL")
+    if args.report:
+        check_output_path("--report", args.report)
     stored = stored_settings(args.resume) if args.resume else None
     flags = {name: getattr(args, name) for name in TABLE}
     if args.debug:
@@ -55,9 +58,11 @@ def run_command(args: argparse.Namespace) -> int:
     outcome = anyio.run(go)
     if isinstance(outcome, Plan):
         return _dry_run_done(outcome, args.report, settings.durable)
-    say(summary_lines(outcome.report))
+    say(summary_lines(outcome.report, outcome.failed_reason))
     if args.report:
         write_json(outcome.report, args.report, durable=settings.durable)
+    if outcome.error:
+        fail(outcome.error)
     return int(outcome.exit_code)
 
 

@@ -187,8 +187,8 @@ class Engine:
                         except anyio.WouldBlock:
                             await send.send(batch)
                     except anyio.BrokenResourceError:
-                        # Every worker is gone: the run is ending on an error raised there,
-                        # which must stay the only one (a second would hide its exit code).
+                        # Every worker has ended, which only an error does (a fatal answer in
+                        # each at once): that error ends the run, not this one.
                         return
                     continue
                 if feed.exhausted and self._in_flight == 0 and not self._scheduler:

@@ -8,6 +8,8 @@ UrlTooLongError        the byte budget is lowered for the rest of the run; resen
 TransientApiError      tried again after a backoff (or the server's Retry-After, which pauses
                        every worker), up to ``max_attempts`` tries and while a retry can end
                        within ``batch_retry_timeout`` of the first try; then its records fail
+CannotConnectError     the same, until connections were refused for a while with no answer
+                       between: then the run stops, the server is down (``reach``)
 BatchRejectedError     its records fail; the run goes on
 FatalApiError          the run stops: nothing more is sent
 =====================  ========================================================================
@@ -25,9 +27,11 @@ from bulkremove.batching import check_budget, pack, target_length
 from bulkremove.engine.batch import Batch
 from bulkremove.engine.outcomes import attempted, failed
 from bulkremove.engine.protocols import Sender
+from bulkremove.engine.reach import Reach
 from bulkremove.engine.stats import EngineStats
 from bulkremove.errors import (
     BatchRejectedError,
+    CannotConnectError,
     ConfigError,
     FatalApiError,
     RequestTimeoutError,
@@ -144,6 +148,7 @@ class BatchSending:
         self._sleep = sleep
         self._rng = rng
         self._log = get_logger("engine")
+        self._reach = Reach(max_attempts)
 
     async def send(self, batch: Batch) -> None:
         """Send ``batch`` until it has an answer, a 414 split, or its tries are used up."""
@@ -185,6 +190,11 @@ class BatchSending:
                     self._congestion(type(exc).__name__)
                 batch.lost = batch.lost or exc.answer_lost
                 last = exc
+                if not isinstance(exc, CannotConnectError):
+                    self._reach.answered()
+                elif down := self._reach.refused(self._clock(), exc):
+                    stats.aborted = str(down)
+                    raise down from None
                 if attempt >= self._max_attempts:
                     self._give_up(batch, attempt, None, exc)
                     return
@@ -212,6 +222,7 @@ class BatchSending:
                 stats.aborted = str(exc)
                 raise
             log.debug("batch_done", attempt=attempt)
+            self._reach.answered()
             if self._pacer is not None and self._pacer.throttled:
                 self._set_rate(self._pacer.on_success(self._clock()), "healthy")
             self._answered(batch, outcomes)

@@ -16,7 +16,7 @@ from typing import overload
 import bulkremove.ingest.blocks as blocks
 from bulkremove.ids import MAX_ID_DIGITS, customer_id_problem, parse_customer_id
 from bulkremove.ingest.blocks import BLANKS
-from bulkremove.ingest.problems import MAX_SHOWN, TOO_LONG, IngestStats, show
+from bulkremove.ingest.problems import TOO_LONG, IngestStats, show
 
 IdBatch = tuple[str, Sequence[int]]
 """A campaign and some of its customer ids, in input order (duplicates included)."""
@@ -147,7 +147,7 @@ def each_line(lines: list[bytes], name: str, before: int, stats: IngestStats) ->
                 stats.reject(name, lineno, show(head), TOO_LONG)
         elif not text or text.startswith(b"#"):
             pass
-        elif len(stats.first_invalid) < MAX_SHOWN:
+        elif stats.wants_reason:
             stats.reject(name, lineno, show(text), bytes_problem(text))
         else:
             stats.invalid += 1  # only counted: skip working out why

@@ -7,6 +7,7 @@ into an :class:`~bulkremove.errors.InputError`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -44,12 +45,22 @@ class IngestStats:
     ids: int = 0
     invalid: int = 0
     first_invalid: list[InvalidLine] = field(default_factory=list)
+    listing: Callable[[InvalidLine], None] | None = None
+    """Given every invalid line, when set (``skip_invalid`` lists them in a file)."""
+
+    @property
+    def wants_reason(self) -> bool:
+        """Whether the next invalid line's reason is needed, or a count is enough."""
+        return self.listing is not None or len(self.first_invalid) < MAX_SHOWN
 
     def reject(self, source: str, line: int, text: str, reason: str) -> None:
         """Count one invalid line, and keep it while fewer than MAX_SHOWN are kept."""
         self.invalid += 1
+        bad = InvalidLine(source, line, text, reason)
         if len(self.first_invalid) < MAX_SHOWN:
-            self.first_invalid.append(InvalidLine(source, line, text, reason))
+            self.first_invalid.append(bad)
+        if self.listing is not None:
+            self.listing(bad)
 
     def invalid_message(self) -> str:
         """The first invalid lines, one per line, then how many more there were."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import orjson
@@ -35,13 +35,39 @@ class Connection:
 
     def set_meta(self, key: str, value: object) -> None:
         """Store ``value`` (anything JSON can hold) under ``key``, replacing what was there."""
+        self.set_metas({key: value})
+
+    def set_metas(self, values: Mapping[str, object]) -> None:
+        """Store each of ``values`` under its key, in one transaction."""
         self._check_writable()
         before = self._con.total_changes
+        rows = [(key, dump(value)) for key, value in values.items()]
+        insert = "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"
         with self._failing("writing meta"):
-            self._con.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, dump(value))
-            )
+            alone = not self._con.in_transaction  # else part of the caller's transaction
+            if alone:
+                self._con.execute("BEGIN")
+            try:
+                self._con.executemany(insert, rows)
+                if alone:
+                    self._con.execute("COMMIT")
+            except BaseException:
+                if alone:
+                    with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back
+                        self._con.execute("ROLLBACK")
+                raise
         self._meta_changes += self._con.total_changes - before
+
+    def set_meta_after_failure(self, values: Mapping[str, object]) -> None:
+        """Write ``values`` after a write failed (disk full): end the transaction the failure
+        left open, and checkpoint the WAL into the file, which frees its space, before trying."""
+        self._check_writable()
+        with contextlib.suppress(sqlite3.Error):
+            if self._con.in_transaction:
+                self._con.execute("ROLLBACK")
+        with contextlib.suppress(sqlite3.Error):
+            self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.set_metas(values)
 
     def _campaign_key(self, campaign: str) -> int:
         """The campaign's key, added (in the caller's transaction) if it has none yet."""

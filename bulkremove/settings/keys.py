@@ -208,6 +208,9 @@ class Settings:
         "normal: the journal survives a crash or SIGKILL; full: also a power loss",
     )
     skip_invalid: bool = key(False, BOOL, LOCAL, "go on past invalid input lines, counting them")
+    allow_empty: bool = key(
+        False, BOOL, LOCAL, "an input with no ids is a success (exit 0), not exit 6"
+    )
     log_format: str = key("console", choice("console", "json"), LOCAL, "log line format")
     log_level: str = key(
         "info", choice("debug", "info", "warning", "error"), LOCAL, "least severe level shown"
