@@ -17,10 +17,14 @@ An exception means that a whole request, or the run itself, is in trouble::
         │   └── TlsError                certificate or handshake failure
         ├── TransientApiError      retry the whole batch later, with backoff
         │   ├── ThrottledError          429 (carries Retry-After)
-        │   ├── ServerError             5xx (carries Retry-After when given)
-        │   ├── RequestTimeoutError     no answer in time; the request may have been carried out
+        │   ├── ServerError             5xx (carries Retry-After when given), or 408
+        │   ├── RequestTimeoutError     no answer in time
         │   ├── ConnectionLostError     connection failed or dropped
         │   └── BadAnswerError          a body that is not the expected JSON object
+
+A transient error's ``answer_lost`` says the request may have been carried out: a time-out, a
+dropped connection, a 5xx (a gateway's 502 may follow a removal done upstream) or an unreadable
+body. A later NOT_EXIST for its records is then flagged as probably our own removal.
         ├── UrlTooLongError        split the batch and lower the byte budget (414, or 400 naming it)
         └── BatchRejectedError     any other answer: the batch's records fail, the run goes on
 
@@ -109,7 +113,18 @@ class ThrottledError(TransientApiError):
 
 
 class ServerError(TransientApiError):
-    """5xx: the server failed."""
+    """5xx: the server failed, perhaps after carrying out the request; 408: it never read it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        body: bytes = b"",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, body=body, retry_after=retry_after)
+        self.answer_lost = status != 408
 
 
 class RequestTimeoutError(TransientApiError):
@@ -127,7 +142,12 @@ class ConnectionLostError(TransientApiError):
 
 
 class BadAnswerError(TransientApiError):
-    """The body is not the expected JSON object (HTML from a proxy, truncated, too large)."""
+    """The body is not the expected JSON object (HTML from a proxy, truncated, too large).
+
+    A body came back, so the request reached something that may have carried it out.
+    """
+
+    answer_lost = True
 
 
 class UrlTooLongError(ApiError):

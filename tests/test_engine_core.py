@@ -27,6 +27,7 @@ from bulkremove.engine.writer import OutcomeWriter
 from bulkremove.errors import (
     ApiError,
     AuthenticationError,
+    BadAnswerError,
     BatchRejectedError,
     CampaignNotFoundError,
     ConnectionLostError,
@@ -34,6 +35,7 @@ from bulkremove.errors import (
     PermissionDeniedError,
     RequestTimeoutError,
     ServerError,
+    ThrottledError,
     UrlTooLongError,
 )
 from bulkremove.journal import OutcomeGroup
@@ -129,7 +131,7 @@ class ScriptedSender:
         ):
             raise UrlTooLongError("HTTP 414", status=414)
         error = self.script(self, campaign, ids) if self.script else None
-        if error is not None and not getattr(error, "answer_lost", False):
+        if error is not None and not carried_out(error):
             raise error
         outcomes = []
         for customer_id in ids:
@@ -145,6 +147,20 @@ class ScriptedSender:
         if error is not None:
             raise error  # carried out, but the answer was lost on the way back
         return outcomes
+
+
+def carried_out(error: Exception) -> bool:
+    """Whether the scripted server removes the records before failing with ``error``.
+
+    By default, when the engine must assume so; :func:`not_carried_out` says otherwise.
+    """
+    return bool(getattr(error, "carried_out", getattr(error, "answer_lost", False)))
+
+
+def not_carried_out(error: ApiError) -> ApiError:
+    """``error``, raised by the scripted server before it removes anything."""
+    error.carried_out = False  # type: ignore[attr-defined]
+    return error
 
 
 def settings(**changes: object) -> Settings:
@@ -299,7 +315,7 @@ async def test_transient_errors_are_retried_then_the_batch_goes_through() -> Non
     def flaky(sender: ScriptedSender, campaign: str, ids: list[int]) -> Exception | None:
         failures[ids[0]] += 1
         if failures[ids[0]] <= 2:
-            return ServerError("HTTP 503", status=503)
+            return not_carried_out(ServerError("HTTP 503", status=503))
         return None
 
     r = rig({"00001": range(1, 101)}, script=flaky)
@@ -353,7 +369,15 @@ async def test_a_fatal_error_stops_the_run(error: FatalApiError) -> None:
 
 @pytest.mark.parametrize(
     "lost",
-    [RequestTimeoutError("no answer within 30 s"), ConnectionLostError("reset", answer_lost=True)],
+    [
+        RequestTimeoutError("no answer within 30 s"),
+        ConnectionLostError("reset", answer_lost=True),
+        ServerError("HTTP 500", status=500),
+        ServerError("HTTP 502: <html>Bad Gateway</html>", status=502),
+        ServerError("HTTP 504", status=504),
+        BadAnswerError("answer is not JSON: '<html>'", status=200),
+        BadAnswerError('answer is not JSON: \'{"5": {"st\'', status=207),
+    ],
 )
 async def test_not_exist_after_a_lost_answer_is_flagged(lost: ApiError) -> None:
     def losing(sender: ScriptedSender, campaign: str, ids: list[int]) -> Exception | None:
@@ -367,6 +391,29 @@ async def test_not_exist_after_a_lost_answer_is_flagged(lost: ApiError) -> None:
     assert {i for (_, i), s in r.store.state.items() if s == "not_found"} == first
     assert {i for _, i in r.store.lost} == first
     assert not r.store.detail
+
+
+async def test_records_failed_after_an_unreadable_answer_carry_the_flag() -> None:
+    gateway = ServerError("HTTP 502: <html>Bad Gateway</html>", status=502)
+    r = rig({"00001": range(1, 11)}, script=lambda *_: gateway, max_attempts=2)
+    await run(r)
+    assert r.store.states() == {"failed": 10}
+    assert {i for _, i in r.store.lost} == set(range(1, 11)), "the gateway may have removed them"
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [ServerError("HTTP 408", status=408), ThrottledError("HTTP 429", status=429)],
+)
+async def test_an_answer_that_says_nothing_was_done_is_not_a_lost_answer(
+    refused: ApiError,
+) -> None:
+    def once(sender: ScriptedSender, campaign: str, ids: list[int]) -> Exception | None:
+        return refused if len(sender.requests) == 1 else None
+
+    r = rig({"00001": range(1, 11)}, script=once)
+    await run(r)
+    assert r.store.states() == {"removed": 10} and not r.store.lost
 
 
 async def test_a_connection_refused_before_sending_is_not_a_lost_answer() -> None:
@@ -397,7 +444,7 @@ async def test_stop_sends_nothing_more_and_leaves_the_rest_pending() -> None:
 async def test_retry_after_pauses_every_worker() -> None:
     def throttled(sender: ScriptedSender, campaign: str, ids: list[int]) -> Exception | None:
         if len(sender.requests) == 2:
-            return ServerError("HTTP 503", status=503, retry_after=40.0)
+            return not_carried_out(ServerError("HTTP 503", status=503, retry_after=40.0))
         return None
 
     r = rig({"00001": range(1, 201)}, script=throttled, concurrency=2)

@@ -82,9 +82,10 @@ def classify(
                 retries.append(Retry(customer_id, due, first, tried + 1))
             in_call.append(customer_id)
         else:
+            # An entry missing or unreadable may hide a removal carried out: flagged.
             detail = details.get(k) or f"status {status}"
             groups.append(
-                OutcomeGroup(campaign, [customer_id], "failed", at, None, False, lost, detail)
+                OutcomeGroup(campaign, [customer_id], "failed", at, None, False, True, detail)
             )
     groups.append(
         OutcomeGroup(campaign, removed, "removed", at, removed_record_ids, answer_lost=lost)

@@ -6,7 +6,8 @@ answer                 what happens
 per-record outcomes    handed on; a throttled pace climbs back
 UrlTooLongError        the byte budget is lowered for the rest of the run; resent in pieces
 TransientApiError      tried again after a backoff (or the server's Retry-After, which pauses
-                       every worker), up to ``max_attempts``; then its records fail
+                       every worker), up to ``max_attempts``; then its records fail. One that
+                       may have been carried out (``answer_lost``) flags the batch's records
 BatchRejectedError     its records fail; the run goes on
 FatalApiError          the run stops: nothing more is sent
 =====================  ========================================================================

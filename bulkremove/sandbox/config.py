@@ -33,6 +33,11 @@ HOSTILE_MODES = (
     "bad_record_id",
     "bad_status",
     "odd_keys",
+    "gateway",
+    "server_error",
+    "empty",
+    "duplicates",
+    "deep",
 )
 """Answers a broken or lying server might give (see :mod:`bulkremove.sandbox.hostile`)."""
 
