@@ -314,3 +314,20 @@ def test_cli_removals_behind_an_unreadable_answer_stay_flagged(tmp_path: Path, m
     assert done.returncode == 0, done.stderr
     # every NOT_EXIST of the resume follows a removal whose answer could not be read
     assert flags(tmp_path / "j.sqlite") == dict.fromkeys(range(1, 41), ("not_found", 1))
+
+
+@pytest.mark.parametrize(
+    ("mode", "state"), [("duplicates", "removed"), ("not_found_404", "not_found")]
+)
+def test_cli_duplicate_keys_and_a_404_of_answers_end_well(
+    tmp_path: Path, mode: str, state: str
+) -> None:
+    write_ids(tmp_path / "ids.txt", range(1, 31))
+    with sandbox("--campaign", "00001=1-100", "--hostile", mode) as server:
+        done = run_cli(server, "ids.txt", cwd=tmp_path, environ=yes_env())
+    assert done.returncode == 0, done.stderr
+    rows = journal_rows(tmp_path / "j.sqlite")
+    assert {s for s, _, _ in rows.values()} == {state}
+    if mode == "duplicates":
+        assert all(rid == cid + OFFSET for cid, (_, rid, _) in rows.items())
+        assert all(d and d.startswith("duplicate entries") for _, _, d in rows.values())

@@ -73,8 +73,13 @@ def classify(
                     details[k],
                 )
             )  # fmt: skip
-        elif status == NOT_EXIST:
+        elif status == NOT_EXIST and k not in details:
             not_found.append(customer_id)
+        elif status == NOT_EXIST:
+            detail = details[k]
+            groups.append(
+                OutcomeGroup(campaign, [customer_id], "not_found", at, None, False, lost, detail)
+            )
         elif status == CALL_IN_PROGRESS:
             first, tried = batch.calls.get(customer_id, (now.monotonic, 0))
             due = call_retry(now.monotonic, first, tried)

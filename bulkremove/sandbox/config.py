@@ -38,6 +38,7 @@ HOSTILE_MODES = (
     "empty",
     "duplicates",
     "deep",
+    "not_found_404",
 )
 """Answers a broken or lying server might give (see :mod:`bulkremove.sandbox.hostile`)."""
 
