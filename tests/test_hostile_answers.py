@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -309,9 +310,16 @@ def test_cli_removals_behind_an_unreadable_answer_stay_flagged(tmp_path: Path, m
         assert first.returncode == 4, first.stderr
         assert server.remaining() == set(range(41, 101)), "the server did remove them"
         assert flags(tmp_path / "j.sqlite") == dict.fromkeys(range(1, 41), ("failed", 1))
+        assert "failed after an unreadable or lost answer" in first.stderr
+        report = json.loads(bulkremove(["report", "j.sqlite"], cwd=tmp_path).stdout)
+        assert report["failed_after_lost_answer"] == 40
         server.post("/_sandbox/faults", {"hostile": None})
-        done = bulkremove(["run", "--resume", "j.sqlite"], cwd=tmp_path, environ=yes_env())
+        done = bulkremove(
+            ["run", "--resume", "j.sqlite", "--report", "-"], cwd=tmp_path, environ=yes_env()
+        )
     assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["not_found_after_lost_answer"], report["failed_after_lost_answer"]) == (40, 0)
     # every NOT_EXIST of the resume follows a removal whose answer could not be read
     assert flags(tmp_path / "j.sqlite") == dict.fromkeys(range(1, 41), ("not_found", 1))
 
