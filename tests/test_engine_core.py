@@ -58,6 +58,7 @@ class MemoryStore:
         self.record_id: dict[tuple[str, int], int | None] = {}
         self.history: dict[tuple[str, int], list[str]] = defaultdict(list)
         self.commits = 0
+        self.sent_up_to: dict[str, int] = {}
 
     def open(self, path: Path) -> Pages:
         assert path == self.path
@@ -93,6 +94,12 @@ class MemoryStore:
                     self.record_id[key] = record_id
                 by_state[group.state] += 1
         return dict(by_state)
+
+    def mark_sent(self, campaign: str, up_to: int) -> None:
+        self.sent_up_to[campaign] = up_to
+
+    def clear_sent(self) -> None:
+        self.sent_up_to.clear()
 
     def states(self) -> Counter[str]:
         return Counter(self.state.values())
@@ -427,6 +434,28 @@ async def test_a_connection_refused_before_sending_is_not_a_lost_answer() -> Non
     assert r.store.states() == {"removed": 10} and not r.store.lost
 
 
+async def test_every_id_is_marked_sent_before_its_request_goes_out() -> None:
+    marks: list[int] = []
+
+    def check(sender: ScriptedSender, campaign: str, ids: list[int]) -> Exception | None:
+        marks.append(store.sent_up_to.get(campaign, 0))
+        assert max(ids) <= marks[-1], "sent before the journal knew"
+        return None
+
+    r = rig({"00001": range(1, 201), "00002": range(1, 51)}, script=check)
+    store = r.store
+    await run(r)
+    assert r.store.states() == {"removed": 250} and len(marks) == 10
+    assert r.store.sent_up_to == {}, "a run that ended with nothing in flight leaves no mark"
+
+
+async def test_a_run_that_ends_in_an_error_keeps_its_marks() -> None:
+    r = rig({"00001": range(1, 101)}, script=lambda *_: AuthenticationError("HTTP 401"))
+    with pytest.raises(ExceptionGroup):
+        await run(r)
+    assert r.store.sent_up_to["00001"] >= 25
+
+
 async def test_stop_sends_nothing_more_and_leaves_the_rest_pending() -> None:
     stopping: list[Engine] = []
 
@@ -439,6 +468,7 @@ async def test_stop_sends_nothing_more_and_leaves_the_rest_pending() -> None:
     await run(r)
     assert r.engine.stats.requests == 3
     assert r.store.states() == {"removed": 75, "pending": 925}
+    assert r.store.sent_up_to == {}, "every request sent had its answer: nothing to flag"
 
 
 async def test_retry_after_pauses_every_worker() -> None:
