@@ -59,6 +59,7 @@ class MemoryStore:
         self.history: dict[tuple[str, int], list[str]] = defaultdict(list)
         self.commits = 0
         self.sent_up_to: dict[str, int] = {}
+        self.marks = 0
 
     def open(self, path: Path) -> Pages:
         assert path == self.path
@@ -96,7 +97,9 @@ class MemoryStore:
         return dict(by_state)
 
     def mark_sent(self, campaign: str, up_to: int) -> None:
+        assert up_to >= self.sent_up_to.get(campaign, 0), "marks only move forward"
         self.sent_up_to[campaign] = up_to
+        self.marks += 1
 
     def clear_sent(self) -> None:
         self.sent_up_to.clear()
@@ -446,6 +449,7 @@ async def test_every_id_is_marked_sent_before_its_request_goes_out() -> None:
     store = r.store
     await run(r)
     assert r.store.states() == {"removed": 250} and len(marks) == 10
+    assert r.store.marks <= 4, "marked a few batches ahead, not once per request"
     assert r.store.sent_up_to == {}, "a run that ended with nothing in flight leaves no mark"
 
 

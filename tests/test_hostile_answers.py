@@ -299,7 +299,8 @@ def flags(path: Path) -> dict[int, tuple[str, int]]:
     return {int(c): (str(state), int(lost)) for c, state, lost in rows}
 
 
-@pytest.mark.parametrize("mode", ["gateway", "server_error", "empty", "truncated", "html", "deep"])
+# a 5xx with HTML, {} and truncated JSON; the client tests above cover the other bodies
+@pytest.mark.parametrize("mode", ["gateway", "empty", "truncated"])
 def test_cli_removals_behind_an_unreadable_answer_stay_flagged(tmp_path: Path, mode: str) -> None:
     write_ids(tmp_path / "ids.txt", range(1, 41))
     with sandbox("--campaign", "00001=1-100", "--hostile", mode) as server:
