@@ -33,6 +33,8 @@ Lower-level errors (aiohttp, ssl, OSError) are mapped to this tree in one place,
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class BulkRemoveError(Exception):
     """Base of every error raised by bulkremove."""
@@ -115,16 +117,9 @@ class ThrottledError(TransientApiError):
 class ServerError(TransientApiError):
     """5xx: the server failed, perhaps after carrying out the request; 408: it never read it."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        body: bytes = b"",
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message, status=status, body=body, retry_after=retry_after)
-        self.answer_lost = status != 408
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message, **fields)
+        self.answer_lost = self.status != 408
 
 
 class RequestTimeoutError(TransientApiError):
