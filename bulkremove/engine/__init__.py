@@ -24,7 +24,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import anyio
-import anyio.lowlevel
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from bulkremove.answers import Outcome
@@ -189,9 +188,14 @@ class Engine:
                     # Fill the queue without a turn of the event loop per batch: taking a
                     # turn each (what send() does first) left workers waiting for batches.
                     try:
-                        send.send_nowait(batch)
-                    except anyio.WouldBlock:
-                        await send.send(batch)
+                        try:
+                            send.send_nowait(batch)
+                        except anyio.WouldBlock:
+                            await send.send(batch)
+                    except anyio.BrokenResourceError:
+                        # Every worker is gone: one failed, and its error ends the run. Seen
+                        # when that error lands while the batcher waits on the store.
+                        return
                     continue
                 if feed.exhausted and self._in_flight == 0 and not self._scheduler:
                     return
@@ -218,8 +222,6 @@ class Engine:
             up_to = feed.sent_mark(batch, settings.concurrency * settings.max_ids_per_request)
             await self._db_call(functools.partial(self._store.mark_sent, campaign, up_to))
             self._sent_up_to[campaign] = up_to
-            # a worker's fatal error meanwhile closed the stream: end here, not in send()
-            await anyio.lowlevel.checkpoint_if_cancelled()
 
     async def _wait(self, changed: anyio.Event, seconds: float) -> None:
         """Until ``changed`` is set, or ``seconds`` pass on the engine's (injected) clock."""
