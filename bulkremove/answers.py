@@ -10,7 +10,7 @@ import email.utils
 import math
 import operator
 from collections.abc import Callable, Iterator, Sequence
-from itertools import compress, repeat
+from itertools import compress, pairwise, repeat
 from typing import Any, NamedTuple, overload
 
 import orjson
@@ -139,6 +139,12 @@ def read_outcomes(body: bytes, ids: Sequence[int]) -> Outcomes:
         raise BadAnswerError(f"answer is not JSON: {excerpt(body, 120)!r}", body=body) from exc
     if type(data) is not dict:
         raise BadAnswerError(f"answer is not a JSON object: {excerpt(body, 120)!r}", body=body)
+    # orjson keeps the last of duplicate keys: one "status" per entry in the usual answer, so a
+    # count that differs (or an escape, which may spell one) is when duplicates are looked for.
+    if body.count(b'"status"') != len(data) or b"\\" in body:
+        duplicates = _duplicates(body)
+        if duplicates:
+            return _with_duplicates(body, ids, data, duplicates)
     entries = _entries(data, ids)
     # The usual answers (every entry REMOVED, or only documented statuses) are read into columns
     # with C doing the work per id; anything else is read entry by entry below.
@@ -160,6 +166,85 @@ def read_outcomes(body: bytes, ids: Sequence[int]) -> Outcomes:
         kept = [r if s == REMOVED else None for s, r in zip(statuses, record_ids, strict=True)]
         return Outcomes(ids, statuses, kept, {})
     return _read_each(body, ids, entries)
+
+
+def _duplicates(body: bytes) -> dict[str, list[Any]]:
+    """Every entry of each top-level key given more than once, in the order given."""
+    given: dict[str, list[Any]] = {}
+    try:
+        pairs = _top_level_pairs(body)
+    except orjson.JSONDecodeError:  # read whole by orjson, so only a part past its limits
+        return {}
+    for key, value in pairs:
+        given.setdefault(key, []).append(value)
+    return {key: values for key, values in given.items() if len(values) > 1}
+
+
+def _top_level_pairs(body: bytes) -> list[tuple[str, Any]]:
+    """The key-value pairs of a JSON object, duplicates kept, which a parser into dicts loses.
+
+    ``body`` has been read as one object already, so it is valid: the separators at the first
+    level (outside strings) cut it into keys and values, each read on its own.
+    """
+    cuts: list[int] = []
+    depth, in_string, escaped = 0, False, False
+    for pos, char in enumerate(body):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == 0x5C:  # backslash
+                escaped = True
+            elif char == 0x22:  # quote
+                in_string = False
+        elif char == 0x22:
+            in_string = True
+        elif char in b"{[":
+            depth += 1
+            if depth == 1:
+                cuts.append(pos)
+        elif char in b"}]":
+            if depth == 1:
+                cuts.append(pos)
+            depth -= 1
+        elif depth == 1 and char in b",:":
+            cuts.append(pos)
+    parts = [body[start + 1 : end] for start, end in pairwise(cuts)]
+    if len(parts) == 1 and not parts[0].strip():
+        return []  # {}
+    return [
+        (orjson.loads(k), orjson.loads(v)) for k, v in zip(parts[::2], parts[1::2], strict=True)
+    ]
+
+
+def _with_duplicates(
+    body: bytes, ids: Sequence[int], data: dict[str, Any], duplicates: dict[str, list[Any]]
+) -> Outcomes:
+    """The outcomes of an answer with duplicate keys: a REMOVED entry wins over any other, and
+    each such id's entries are kept in its detail."""
+    chosen = dict(data)
+    for key, values in duplicates.items():
+        removed = [v for v in values if type(v) is dict and v.get("status") == REMOVED]
+        chosen[key] = removed[0] if removed else values[-1]
+    outcomes = _read_each(body, ids, _entries(chosen, ids))
+    for k, customer_id in enumerate(ids):
+        given = duplicates.get(str(customer_id))
+        if given is not None:
+            outcomes.details[k] = f"duplicate entries for this id: {_raw(given)}"
+    return outcomes
+
+
+def read_not_found(body: bytes, ids: Sequence[int]) -> Outcomes | None:
+    """The outcomes of a 404 whose body is the per-record map with every entry NOT_EXIST, as
+    the API gives when none of the ids exists; None for any other 404 (an unknown campaign)."""
+    if b"NOT_EXIST" not in body:
+        return None
+    try:
+        outcomes = read_outcomes(body, ids)
+    except BadAnswerError:
+        return None
+    if outcomes.details or outcomes.statuses.count(NOT_EXIST) != len(ids):
+        return None
+    return outcomes
 
 
 def _entries(data: dict[str, Any], ids: Sequence[int]) -> list[Any]:

@@ -22,6 +22,7 @@ from bulkremove.answers import (
     error_message,
     mentions_url_length,
     parse_retry_after,
+    read_not_found,
     read_outcomes,
 )
 from bulkremove.batching import campaign_path, id_text, query_of
@@ -176,6 +177,10 @@ class Client:
             except BadAnswerError as exc:
                 exc.status = status  # the parser sees only the body
                 raise
+        if status == 404:
+            answered = read_not_found(body, ids)
+            if answered is not None:
+                return answered
         raise self._error(status, body, retry_after)
 
     async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:

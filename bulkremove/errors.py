@@ -19,11 +19,15 @@ An exception means that a whole request, or the run itself, is in trouble::
         │   └── ServerDownError         no connection could be made for a while: the server is down
         ├── TransientApiError      retry the whole batch later, with backoff
         │   ├── ThrottledError          429 (carries Retry-After)
-        │   ├── ServerError             5xx (carries Retry-After when given)
+        │   ├── ServerError             5xx (carries Retry-After when given), or 408
         │   ├── RequestTimeoutError     no answer in time; the request may have been carried out
         │   ├── CannotConnectError      the connection could not be made (refused); nothing sent
         │   ├── ConnectionLostError     the connection dropped; the answer may be lost
         │   └── BadAnswerError          a body that is not the expected JSON object
+
+A transient error's ``answer_lost`` says the request may have been carried out: a time-out, a
+dropped connection, a 5xx (a gateway's 502 may follow a removal done upstream) or an unreadable
+body. A later NOT_EXIST for its records is then flagged as probably our own removal.
         ├── UrlTooLongError        split the batch and lower the byte budget (414, or 400 naming it)
         └── BatchRejectedError     any other answer: the batch's records fail, the run goes on
 
@@ -31,6 +35,8 @@ Lower-level errors (aiohttp, ssl, OSError) are mapped to this tree in one place,
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class BulkRemoveError(Exception):
@@ -136,7 +142,11 @@ class ThrottledError(TransientApiError):
 
 
 class ServerError(TransientApiError):
-    """5xx: the server failed."""
+    """5xx: the server failed, perhaps after carrying out the request; 408: it never read it."""
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message, **fields)
+        self.answer_lost = self.status != 408
 
 
 class RequestTimeoutError(TransientApiError):
@@ -159,7 +169,12 @@ class ConnectionLostError(TransientApiError):
 
 
 class BadAnswerError(TransientApiError):
-    """The body is not the expected JSON object (HTML from a proxy, truncated, too large)."""
+    """The body is not the expected JSON object (HTML from a proxy, truncated, too large).
+
+    A body came back, so the request reached something that may have carried it out.
+    """
+
+    answer_lost = True
 
 
 class UrlTooLongError(ApiError):

@@ -20,14 +20,15 @@ def build_report(journal: Journal, path: str) -> dict[str, Any]:
         for campaign, counts in sorted(journal.counts().items())
     }
     totals = {state: sum(c[state] for c in campaigns.values()) for state in STATES}
-    lost = journal.count_not_found_after_lost_answer()
+    lost = journal.counts_after_lost_answer()
     input_stats = journal.get_meta("input") or {}
     return {
         "journal": path,
         "state": journal.get_meta("state") or "unknown",
         "campaigns": campaigns,
         "totals": totals,
-        "not_found_after_lost_answer": lost,
+        "not_found_after_lost_answer": lost["not_found"],
+        "failed_after_lost_answer": lost["failed"],
         "input": {
             key: int(input_stats.get(key, 0)) for key in ("lines", "ids", "duplicates", "invalid")
         },
@@ -54,6 +55,11 @@ def summary_lines(report: dict[str, Any], failed_reason: str | None = None) -> l
         lines.append(
             f"not found after a lost answer (probably removed by this run): "
             f"{report['not_found_after_lost_answer']}"
+        )
+    if report["failed_after_lost_answer"]:
+        lines.append(
+            f"failed after an unreadable or lost answer (may be removed already): "
+            f"{report['failed_after_lost_answer']}"
         )
     inp = report["input"]
     listed = f" (listed in {report['skipped_lines']})" if report.get("skipped_lines") else ""

@@ -65,5 +65,11 @@ class TallyingStore:
         self._tally.write()
         return changed
 
+    def mark_sent(self, campaign: str, up_to: int) -> None:
+        self._journal.mark_sent(campaign, up_to)
+
+    def clear_sent(self) -> None:
+        self._journal.clear_sent()
+
     def close(self) -> None:
         self._journal.close()

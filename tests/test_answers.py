@@ -13,10 +13,12 @@ from bulkremove.answers import (
     MISSING,
     NOT_EXIST,
     REMOVED,
+    _top_level_pairs,
     error_message,
     mentions_url_length,
     parse_outcomes,
     parse_retry_after,
+    read_not_found,
 )
 from bulkremove.errors import BadAnswerError
 
@@ -105,3 +107,69 @@ def test_retry_after_forms() -> None:
     assert parse_retry_after(email.utils.formatdate(now - 30, usegmt=True), now) == 0.0
     for bad in (None, "", "soon", "-3", "nan"):
         assert parse_retry_after(bad, now) is None
+
+
+REMOVED_5 = b'{"http_status": 200, "record_id": 5235, "status": "REMOVED"}'
+NOT_EXIST_5 = b'{"http_status": 404, "status": "NOT_EXIST"}'
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"5": ' + REMOVED_5 + b', "5": ' + NOT_EXIST_5 + b', "6": ' + NOT_EXIST_5 + b"}",
+        b'{"5": ' + NOT_EXIST_5 + b', "6": ' + NOT_EXIST_5 + b', "5": ' + REMOVED_5 + b"}",
+    ],
+)
+def test_of_duplicate_entries_removed_wins_and_the_oddity_is_kept(body: bytes) -> None:
+    five, six = parse_outcomes(body, [5, 6])
+    assert (five.status, five.record_id) == (REMOVED, 5235)
+    assert five.detail is not None and five.detail.startswith("duplicate entries")
+    assert "NOT_EXIST" in five.detail and "REMOVED" in five.detail
+    assert (six.status, six.detail) == (NOT_EXIST, None)
+
+
+def test_duplicate_entries_that_agree_are_still_noted() -> None:
+    (five,) = parse_outcomes(b'{"5": ' + NOT_EXIST_5 + b', "5": ' + NOT_EXIST_5 + b"}", [5])
+    assert five.status == NOT_EXIST
+    assert five.detail is not None and five.detail.startswith("duplicate entries")
+
+
+def test_a_status_spelled_with_escapes_is_seen_twice_too() -> None:
+    body = b'{"5": ' + REMOVED_5 + b', "5": {"st\\u0061tus": "NOT_EXIST"}}'
+    (five,) = parse_outcomes(body, [5])
+    assert (five.status, five.record_id) == (REMOVED, 5235)
+
+
+@pytest.mark.parametrize(
+    ("body", "answers"),
+    [
+        (b'{"5": ' + NOT_EXIST_5 + b', "6": ' + NOT_EXIST_5 + b"}", True),
+        (b'{"request_id": "53678450401cf", "errors": [{"message": "x", "code": 4}]}', False),
+        (b'{"5": ' + NOT_EXIST_5 + b', "6": ' + REMOVED_5 + b"}", False),
+        (b'{"5": ' + NOT_EXIST_5 + b"}", False),
+        (b"<html>404 Not Found</html>", False),
+        (b"", False),
+    ],
+)
+def test_a_404_is_read_as_answers_only_when_every_entry_is_not_exist(
+    body: bytes, answers: bool
+) -> None:
+    outcomes = read_not_found(body, [5, 6])
+    if answers:
+        assert outcomes is not None
+        assert [(o.customer_id, o.status) for o in outcomes] == [(5, NOT_EXIST), (6, NOT_EXIST)]
+    else:
+        assert outcomes is None
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(st.lists(st.tuples(st.text(), _json_values), max_size=8))
+def test_top_level_pairs_keep_every_pair_in_order(pairs: list[tuple[str, object]]) -> None:
+    body = b"{" + b",".join(orjson.dumps(k) + b":" + orjson.dumps(v) for k, v in pairs) + b"}"
+    assert _top_level_pairs(body) == pairs

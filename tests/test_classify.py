@@ -59,7 +59,8 @@ def test_every_id_lands_in_one_group_by_what_the_server_said(
     for outcome in outcomes:
         group = state_of[outcome.customer_id]
         assert group.campaign == "00001" and group.at == NOW.wall
-        assert group.answer_lost == batch.lost
+        # an entry that cannot be read may follow a removal carried out
+        assert group.answer_lost == (batch.lost or group.state == "failed")
         expected = {REMOVED: "removed", NOT_EXIST: "not_found", CALL_IN_PROGRESS: "in_call"}
         assert group.state == expected.get(outcome.status, "failed")
         assert group.in_call == (outcome.status == CALL_IN_PROGRESS)
@@ -126,3 +127,16 @@ def test_a_failed_batch_says_why() -> None:
         True,
         5.0,
     )
+
+
+def test_an_answer_without_entries_flags_its_records_as_possibly_removed() -> None:
+    batch = Batch("00001", [1, 2, 3], run=True)
+    outcomes = [
+        Outcome(1, REMOVED, 11, None),
+        Outcome(2, MISSING, None, "no entry for this id in the answer: {}"),
+        Outcome(3, MALFORMED, None, '{"status":null}'),
+    ]
+    groups, _ = classify(batch, outcomes, NOW, call_retry)
+    flagged = {i for group in groups if group.answer_lost for i in group.ids}
+    assert flagged == {2, 3}
+    assert {i for group in groups if group.state == "failed" for i in group.ids} == {2, 3}

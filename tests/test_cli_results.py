@@ -53,7 +53,7 @@ def test_export_csv_and_jsonl_give_one_row_per_record_with_its_outcome(tmp_path:
     rows = list(csv.DictReader(io.StringIO(table.stdout)))
     assert (
         table.stdout.splitlines()[0]
-        == "campaign_id,customer_id,state,record_id,attempts,last_error"
+        == "campaign_id,customer_id,state,record_id,attempts,answer_lost,last_error"
     )
     assert len(rows) == 30
     by_id = {int(row["customer_id"]): row for row in rows}
@@ -64,6 +64,7 @@ def test_export_csv_and_jsonl_give_one_row_per_record_with_its_outcome(tmp_path:
     assert by_id[1]["campaign_id"] == "00001" and by_id[1]["attempts"] == "1"
     assert by_id[3]["state"] == "in_call" and int(by_id[3]["attempts"]) >= 2
     assert by_id[25]["state"] == "not_found" and by_id[25]["record_id"] == ""
+    assert {row["answer_lost"] for row in rows} == {"false"}
 
     only = bulkremove(["export", "a.sqlite", "--format", "csv", "--state", "in_call"], cwd=tmp_path)
     assert [r["customer_id"] for r in csv.DictReader(io.StringIO(only.stdout))] == ["3"]
@@ -80,11 +81,14 @@ def test_export_csv_and_jsonl_give_one_row_per_record_with_its_outcome(tmp_path:
         "state",
         "record_id",
         "attempts",
+        "answer_lost",
         "last_error",
     }
     assert all(
         r["state"] == "failed" and "gave up after 1 tries" in r["last_error"] for r in records
     )
+    # a 5xx may follow a removal carried out: every record is flagged
+    assert all(r["answer_lost"] is True for r in records)
 
 
 def test_export_txt_still_needs_a_state(tmp_path: Path) -> None:

@@ -86,6 +86,25 @@ async def test_unknown_campaign_carries_the_server_message(connect: Connect) -> 
             await client.delete_batch("00009", [1])
 
 
+async def test_a_404_of_per_record_answers_is_read_as_not_exist(connect: Connect) -> None:
+    async with connect(hostile="not_found_404") as (_, client):
+        outcomes = await client.delete_batch("00001", [1, 2, 3])
+        assert [(o.customer_id, o.status) for o in outcomes] == [
+            (1, NOT_EXIST), (2, NOT_EXIST), (3, NOT_EXIST)
+        ]  # fmt: skip
+        with pytest.raises(CampaignNotFoundError):
+            await client.delete_batch("00009", [1])
+
+
+async def test_duplicate_entries_keep_the_removal(connect: Connect) -> None:
+    async with connect(hostile="duplicates") as (_, client):
+        outcomes = await client.delete_batch("00001", [1, 2, 3])
+        assert [(o.status, o.record_id) for o in outcomes] == [
+            (REMOVED, 5_000_001), (REMOVED, 5_000_002), (REMOVED, 5_000_003)
+        ]  # fmt: skip
+        assert all(o.detail and "duplicate" in o.detail for o in outcomes)
+
+
 async def test_url_too_long(connect: Connect) -> None:
     async with connect(max_target_length=200) as (_, client):
         ids = list(range(1, 30))

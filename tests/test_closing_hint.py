@@ -18,6 +18,7 @@ def report(state: str = "finished", **totals: int) -> dict[str, Any]:
         "state": state,
         "totals": counts,
         "not_found_after_lost_answer": 0,
+        "failed_after_lost_answer": 0,
         "input": {"lines": 5, "ids": 5, "duplicates": 0, "invalid": 0},
         "requests": 1,
         "duration_s": 0.1,

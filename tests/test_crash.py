@@ -64,6 +64,10 @@ def test_sigkill_at_a_random_point_then_resume_agrees_with_the_server(
     # At 60 requests/s of 25 ids, half a second of work plus the requests in flight.
     twice = sum(1 for cid in range(1, RECORDS + 1) if states[cid] == "not_found")
     assert twice <= 25 * (int(60 * 0.5) + 4)
+    # Each was in a request sent before the kill: the journal knew, and flags it.
+    unflagged = [c for c, s, lost in rows if c <= RECORDS and s == "not_found" and not lost]
+    assert unflagged == []
+    assert report["not_found_after_lost_answer"] == twice
 
 
 def test_all_faults_at_once(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from bulkremove.engine.writer import OutcomeWriter
 from bulkremove.errors import (
     ApiError,
     AuthenticationError,
+    BadAnswerError,
     BatchRejectedError,
     CampaignNotFoundError,
     ConnectionLostError,
@@ -34,6 +35,7 @@ from bulkremove.errors import (
     PermissionDeniedError,
     RequestTimeoutError,
     ServerError,
+    ThrottledError,
     UrlTooLongError,
 )
 from bulkremove.journal import OutcomeGroup
@@ -56,6 +58,8 @@ class MemoryStore:
         self.record_id: dict[tuple[str, int], int | None] = {}
         self.history: dict[tuple[str, int], list[str]] = defaultdict(list)
         self.commits = 0
+        self.sent_up_to: dict[str, int] = {}
+        self.marks = 0
 
     def open(self, path: Path) -> Pages:
         assert path == self.path
@@ -91,6 +95,14 @@ class MemoryStore:
                     self.record_id[key] = record_id
                 by_state[group.state] += 1
         return dict(by_state)
+
+    def mark_sent(self, campaign: str, up_to: int) -> None:
+        assert up_to >= self.sent_up_to.get(campaign, 0), "marks only move forward"
+        self.sent_up_to[campaign] = up_to
+        self.marks += 1
+
+    def clear_sent(self) -> None:
+        self.sent_up_to.clear()
 
     def states(self) -> Counter[str]:
         return Counter(self.state.values())
@@ -129,7 +141,7 @@ class ScriptedSender:
         ):
             raise UrlTooLongError("HTTP 414", status=414)
         error = self.script(self, campaign, ids) if self.script else None
-        if error is not None and not getattr(error, "answer_lost", False):
+        if error is not None and not carried_out(error):
             raise error
         outcomes = []
         for customer_id in ids:
@@ -145,6 +157,20 @@ class ScriptedSender:
         if error is not None:
             raise error  # carried out, but the answer was lost on the way back
         return outcomes
+
+
+def carried_out(error: Exception) -> bool:
+    """Whether the scripted server removes the records before failing with ``error``.
+
+    By default, when the engine must assume so; :func:`not_carried_out` says otherwise.
+    """
+    return bool(getattr(error, "carried_out", getattr(error, "answer_lost", False)))
+
+
+def not_carried_out(error: ApiError) -> ApiError:
+    """``error``, raised by the scripted server before it removes anything."""
+    error.carried_out = False  # type: ignore[attr-defined]
+    return error
 
 
 def settings(**changes: object) -> Settings:
@@ -303,7 +329,7 @@ async def test_transient_errors_are_retried_then_the_batch_goes_through() -> Non
     def flaky(sender: ScriptedSender, campaign: str, ids: list[int]) -> Exception | None:
         failures[ids[0]] += 1
         if failures[ids[0]] <= 2:
-            return ServerError("HTTP 503", status=503)
+            return not_carried_out(ServerError("HTTP 503", status=503))
         return None
 
     r = rig({"00001": range(1, 101)}, script=flaky)
@@ -357,7 +383,15 @@ async def test_a_fatal_error_stops_the_run(error: FatalApiError) -> None:
 
 @pytest.mark.parametrize(
     "lost",
-    [RequestTimeoutError("no answer within 30 s"), ConnectionLostError("reset", answer_lost=True)],
+    [
+        RequestTimeoutError("no answer within 30 s"),
+        ConnectionLostError("reset", answer_lost=True),
+        ServerError("HTTP 500", status=500),
+        ServerError("HTTP 502: <html>Bad Gateway</html>", status=502),
+        ServerError("HTTP 504", status=504),
+        BadAnswerError("answer is not JSON: '<html>'", status=200),
+        BadAnswerError('answer is not JSON: \'{"5": {"st\'', status=207),
+    ],
 )
 async def test_not_exist_after_a_lost_answer_is_flagged(lost: ApiError) -> None:
     def losing(sender: ScriptedSender, campaign: str, ids: list[int]) -> Exception | None:
@@ -373,6 +407,29 @@ async def test_not_exist_after_a_lost_answer_is_flagged(lost: ApiError) -> None:
     assert not r.store.detail
 
 
+async def test_records_failed_after_an_unreadable_answer_carry_the_flag() -> None:
+    gateway = ServerError("HTTP 502: <html>Bad Gateway</html>", status=502)
+    r = rig({"00001": range(1, 11)}, script=lambda *_: gateway, max_attempts=2)
+    await run(r)
+    assert r.store.states() == {"failed": 10}
+    assert {i for _, i in r.store.lost} == set(range(1, 11)), "the gateway may have removed them"
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [ServerError("HTTP 408", status=408), ThrottledError("HTTP 429", status=429)],
+)
+async def test_an_answer_that_says_nothing_was_done_is_not_a_lost_answer(
+    refused: ApiError,
+) -> None:
+    def once(sender: ScriptedSender, campaign: str, ids: list[int]) -> Exception | None:
+        return refused if len(sender.requests) == 1 else None
+
+    r = rig({"00001": range(1, 11)}, script=once)
+    await run(r)
+    assert r.store.states() == {"removed": 10} and not r.store.lost
+
+
 async def test_a_connection_refused_before_sending_is_not_a_lost_answer() -> None:
     def refused(sender: ScriptedSender, campaign: str, ids: list[int]) -> Exception | None:
         if len(sender.requests) == 1:
@@ -382,6 +439,29 @@ async def test_a_connection_refused_before_sending_is_not_a_lost_answer() -> Non
     r = rig({"00001": range(1, 11)}, script=refused)
     await run(r)
     assert r.store.states() == {"removed": 10} and not r.store.lost
+
+
+async def test_every_id_is_marked_sent_before_its_request_goes_out() -> None:
+    marks: list[int] = []
+
+    def check(sender: ScriptedSender, campaign: str, ids: list[int]) -> Exception | None:
+        marks.append(store.sent_up_to.get(campaign, 0))
+        assert max(ids) <= marks[-1], "sent before the journal knew"
+        return None
+
+    r = rig({"00001": range(1, 201), "00002": range(1, 51)}, script=check)
+    store = r.store
+    await run(r)
+    assert r.store.states() == {"removed": 250} and len(marks) == 10
+    assert r.store.marks <= 4, "marked a few batches ahead, not once per request"
+    assert r.store.sent_up_to == {}, "a run that ended with nothing in flight leaves no mark"
+
+
+async def test_a_run_that_ends_in_an_error_keeps_its_marks() -> None:
+    r = rig({"00001": range(1, 101)}, script=lambda *_: AuthenticationError("HTTP 401"))
+    with pytest.raises(ExceptionGroup):
+        await run(r)
+    assert r.store.sent_up_to["00001"] >= 25
 
 
 async def test_stop_sends_nothing_more_and_leaves_the_rest_pending() -> None:
@@ -396,12 +476,13 @@ async def test_stop_sends_nothing_more_and_leaves_the_rest_pending() -> None:
     await run(r)
     assert r.engine.stats.requests == 3
     assert r.store.states() == {"removed": 75, "pending": 925}
+    assert r.store.sent_up_to == {}, "every request sent had its answer: nothing to flag"
 
 
 async def test_retry_after_pauses_every_worker() -> None:
     def throttled(sender: ScriptedSender, campaign: str, ids: list[int]) -> Exception | None:
         if len(sender.requests) == 2:
-            return ServerError("HTTP 503", status=503, retry_after=40.0)
+            return not_carried_out(ServerError("HTTP 503", status=503, retry_after=40.0))
         return None
 
     r = rig({"00001": range(1, 201)}, script=throttled, concurrency=2)

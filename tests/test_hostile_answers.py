@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,7 +12,7 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
-from e2e import env, run_cli, sandbox, write_ids
+from e2e import bulkremove, env, run_cli, sandbox, write_ids
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -69,6 +70,7 @@ def by_id(outcomes: list[Outcome]) -> dict[int, Outcome]:
         ("truncated", "not JSON"),
         ("not_object", "not a JSON object"),
         ("html", "not JSON"),
+        ("deep", "not JSON"),  # past the decoder's depth limit: a bad answer, never a crash
     ],
 )
 async def test_unusable_body_is_a_transient_bad_answer(mode: str, says: str) -> None:
@@ -146,17 +148,20 @@ async def test_keys_that_only_look_like_the_id_never_count() -> None:
 @pytest.mark.anyio
 @pytest.mark.parametrize("mode", HOSTILE_MODES)
 async def test_no_mode_crashes_the_client_or_invents_a_removal(mode: str) -> None:
+    lost: list[bool] = []
     async with hostile(mode) as (_, client):
         for batch in ([1], [5, 6, 7], list(range(200, 260))):
             try:
                 outcomes = await client.delete_batch("00001", batch)
-            except BadAnswerError:
+            except TransientApiError as exc:
+                lost.append(exc.answer_lost)
                 continue
             assert [o.customer_id for o in outcomes] == batch
             for outcome in outcomes:
                 assert outcome.record_id is None or 0 < outcome.record_id <= INT64_MAX
                 if outcome.status != REMOVED:
                     assert outcome.record_id is None
+    assert all(lost), "an error after the removal was carried out leaves it possible"
 
 
 @pytest.mark.anyio
@@ -286,3 +291,52 @@ def test_cli_record_ids_past_64_bits_do_not_crash_the_run(tmp_path: Path) -> Non
     assert {state for state, _, _ in rows.values()} == {"removed"}
     assert all(record_id is None and detail for _, record_id, detail in rows.values())
     assert any("18446744073709551615" in str(detail) for _, _, detail in rows.values())
+
+
+def flags(path: Path) -> dict[int, tuple[str, int]]:
+    with sqlite3.connect(path) as con:
+        rows = con.execute("SELECT customer_id, state, answer_lost FROM records_view").fetchall()
+    return {int(c): (str(state), int(lost)) for c, state, lost in rows}
+
+
+# a 5xx with HTML, {} and truncated JSON; the client tests above cover the other bodies
+@pytest.mark.parametrize("mode", ["gateway", "empty", "truncated"])
+def test_cli_removals_behind_an_unreadable_answer_stay_flagged(tmp_path: Path, mode: str) -> None:
+    write_ids(tmp_path / "ids.txt", range(1, 41))
+    with sandbox("--campaign", "00001=1-100", "--hostile", mode) as server:
+        first = run_cli(
+            server, "ids.txt", "--max-ids-per-request", "20", "--max-attempts", "1",
+            "--retry-initial", "0.01", cwd=tmp_path, environ=yes_env(),
+        )  # fmt: skip
+        assert first.returncode == 4, first.stderr
+        assert server.remaining() == set(range(41, 101)), "the server did remove them"
+        assert flags(tmp_path / "j.sqlite") == dict.fromkeys(range(1, 41), ("failed", 1))
+        assert "failed after an unreadable or lost answer" in first.stderr
+        report = json.loads(bulkremove(["report", "j.sqlite"], cwd=tmp_path).stdout)
+        assert report["failed_after_lost_answer"] == 40
+        server.post("/_sandbox/faults", {"hostile": None})
+        done = bulkremove(
+            ["run", "--resume", "j.sqlite", "--report", "-"], cwd=tmp_path, environ=yes_env()
+        )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["not_found_after_lost_answer"], report["failed_after_lost_answer"]) == (40, 0)
+    # every NOT_EXIST of the resume follows a removal whose answer could not be read
+    assert flags(tmp_path / "j.sqlite") == dict.fromkeys(range(1, 41), ("not_found", 1))
+
+
+@pytest.mark.parametrize(
+    ("mode", "state"), [("duplicates", "removed"), ("not_found_404", "not_found")]
+)
+def test_cli_duplicate_keys_and_a_404_of_answers_end_well(
+    tmp_path: Path, mode: str, state: str
+) -> None:
+    write_ids(tmp_path / "ids.txt", range(1, 31))
+    with sandbox("--campaign", "00001=1-100", "--hostile", mode) as server:
+        done = run_cli(server, "ids.txt", cwd=tmp_path, environ=yes_env())
+    assert done.returncode == 0, done.stderr
+    rows = journal_rows(tmp_path / "j.sqlite")
+    assert {s for s, _, _ in rows.values()} == {state}
+    if mode == "duplicates":
+        assert all(rid == cid + OFFSET for cid, (_, rid, _) in rows.items())
+        assert all(d and d.startswith("duplicate entries") for _, _, d in rows.values())

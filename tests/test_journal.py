@@ -280,6 +280,30 @@ def test_reset_for_resume(journal: Journal) -> None:
     assert journal.reset_for_resume() == 0
 
 
+def test_a_resume_flags_what_an_unfinished_run_had_sent(journal: Journal) -> None:
+    journal.add_pending([("00001", list(range(1, 11))), ("00002", [1, 2, 3])])
+    journal.mark_sent("00001", 4)
+    journal.mark_sent("00001", 6)
+    journal.mark_sent("00002", 1)
+    record_outcomes(
+        journal,
+        [
+            JournalUpdate("00001", 1, "removed", 1.0, record_id=11),
+            JournalUpdate("00001", 2, "not_found", 1.0),
+            JournalUpdate("00001", 3, "in_call", 1.0, in_call=True),
+            JournalUpdate("00001", 4, "failed", 1.0, detail="rejected: HTTP 400"),
+        ],
+    )
+    assert journal.reset_for_resume() == 2
+    lost = {(r.campaign, r.customer_id) for r in journal.records_in_states(STATES) if r.answer_lost}
+    # 5 and 6 were sent, their answers never recorded; 3 was in a call, perhaps being retried
+    assert lost == {("00001", 3), ("00001", 5), ("00001", 6), ("00002", 1)}
+    journal.mark_sent("00001", 10)
+    journal.clear_sent()  # the run ended with no request in flight
+    journal.reset_for_resume()
+    assert sum(r.answer_lost for r in journal.records_in_states(STATES)) == 4
+
+
 def test_counts_include_every_state(journal: Journal) -> None:
     assert journal.counts() == {}
     journal.add_pending([("00001", [1, 2, 3]), ("00002", [1])])

@@ -17,7 +17,15 @@ from bulkremove.report import build_report
 from bulkremove.settings import load_settings
 
 # campaign_id, as in input CSVs: a filtered export feeds back as input to the right campaigns
-EXPORT_COLUMNS = ("campaign_id", "customer_id", "state", "record_id", "attempts", "last_error")
+EXPORT_COLUMNS = (
+    "campaign_id",
+    "customer_id",
+    "state",
+    "record_id",
+    "attempts",
+    "answer_lost",
+    "last_error",
+)
 
 
 def report_command(args: argparse.Namespace) -> int:
@@ -48,7 +56,7 @@ def export_command(args: argparse.Namespace) -> int:
             writer.writerow(EXPORT_COLUMNS)
             for record in journal.records_in_states(states, args.campaign):
                 values = _export_values(record)
-                writer.writerow(["" if value is None else value for value in values])
+                writer.writerow([_csv_cell(value) for value in values])
         else:
             for record in journal.records_in_states(states, args.campaign):
                 row = dict(zip(EXPORT_COLUMNS, _export_values(record), strict=True))
@@ -64,8 +72,18 @@ def _export_values(record: Any) -> tuple[Any, ...]:
         record.state,
         record.record_id,
         record.attempts,
+        record.answer_lost,
         record.detail,
     )
+
+
+def _csv_cell(value: Any) -> Any:
+    """Flags as JSON writes them (not Python's True), null as the empty cell."""
+    if value is None:
+        return ""
+    if value is True or value is False:
+        return "true" if value else "false"
+    return value
 
 
 def runs_command(args: argparse.Namespace) -> int:

@@ -166,7 +166,8 @@ def _add_export(commands: Any) -> None:
         description="Print the records of a journal. txt (the default): the customer ids in the "
         "given states, one per line, ready to be fed back as input; --state is required. csv "
         "(with a header) and jsonl: one row per record with campaign_id, customer_id, state, "
-        "record_id, attempts and last_error (the raw answer or reason); every state when "
+        "record_id, attempts, answer_lost (an answer that may hide a removal) and last_error (the "
+        "raw answer or reason); every state when "
         "--state is not given. Rows are streamed, by campaign then id.",
         epilog="examples:\n"
         "  bulkremove export run.sqlite --state in_call --state failed >retry.txt\n"

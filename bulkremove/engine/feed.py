@@ -50,6 +50,12 @@ class FreshIds:
             self._taken = 0
         self._ids.extend(page)
 
+    def ahead(self, n: int) -> int | None:
+        """The id ``n`` places into those not yet handed out (or the last of them); None if
+        there are none."""
+        last = min(self._taken + n, len(self._ids)) - 1
+        return self._ids[last] if last >= self._taken else None
+
     def take_into(self, packer: Packer) -> None:
         """Add to ``packer`` as many of the next ids as fit."""
         self._taken += packer.add_many(self._ids, self._taken)
@@ -131,6 +137,17 @@ class Feed:
         batch.run = not batch.calls
         batch.budget = packer.budget
         return batch if batch.ids else None
+
+    def sent_mark(self, batch: Batch, ahead: int) -> int:
+        """How far into ``batch``'s campaign to mark sent before sending it: its last id, or,
+        while its campaign's fresh ids are at hand, the id ``ahead`` places past it, so that
+        the store is told once every few batches rather than for each."""
+        last = batch.ids[-1]
+        if batch.campaign == self._campaign:
+            further = self._fresh.ahead(ahead)
+            if further is not None and further > last:
+                return further
+        return last
 
     def _packer(self, campaign: str) -> Packer:
         packer = self._packers.get(campaign)

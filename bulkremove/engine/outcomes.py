@@ -73,8 +73,13 @@ def classify(
                     details[k],
                 )
             )  # fmt: skip
-        elif status == NOT_EXIST:
+        elif status == NOT_EXIST and k not in details:
             not_found.append(customer_id)
+        elif status == NOT_EXIST:
+            detail = details[k]
+            groups.append(
+                OutcomeGroup(campaign, [customer_id], "not_found", at, None, False, lost, detail)
+            )
         elif status == CALL_IN_PROGRESS:
             first, tried = batch.calls.get(customer_id, (now.monotonic, 0))
             due = call_retry(now.monotonic, first, tried)
@@ -82,9 +87,10 @@ def classify(
                 retries.append(Retry(customer_id, due, first, tried + 1))
             in_call.append(customer_id)
         else:
+            # An entry missing or unreadable may hide a removal carried out: flagged.
             detail = details.get(k) or f"status {status}"
             groups.append(
-                OutcomeGroup(campaign, [customer_id], "failed", at, None, False, lost, detail)
+                OutcomeGroup(campaign, [customer_id], "failed", at, None, False, True, detail)
             )
     groups.append(
         OutcomeGroup(campaign, removed, "removed", at, removed_record_ids, answer_lost=lost)

@@ -53,3 +53,11 @@ class Store(Pages, Protocol):
     def record_groups(self, groups: Sequence[OutcomeGroup]) -> dict[str, int]:
         """Commit ``groups`` in one transaction; records changed, by the state they got."""
         ...
+
+    def mark_sent(self, campaign: str, up_to: int) -> None:
+        """Record, durably, that fresh ids of ``campaign`` up to ``up_to`` are being sent."""
+        ...
+
+    def clear_sent(self) -> None:
+        """Forget those marks: the run ended with no request in flight."""
+        ...

@@ -7,7 +7,9 @@ per-record outcomes    handed on; a throttled pace climbs back
 UrlTooLongError        the byte budget is lowered for the rest of the run; resent in pieces
 TransientApiError      tried again after a backoff (or the server's Retry-After, which pauses
                        every worker), up to ``max_attempts`` tries and while a retry can end
-                       within ``batch_retry_timeout`` of the first try; then its records fail
+                       within ``batch_retry_timeout`` of the first try; then its records fail.
+                       One that may have been carried out (``answer_lost``) flags the batch's
+                       records
 CannotConnectError     the same, until connections were refused for a while with no answer
                        between: then the run stops, the server is down (``reach``)
 BatchRejectedError     its records fail; the run goes on

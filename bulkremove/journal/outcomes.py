@@ -42,6 +42,15 @@ _UPDATES = {
     for with_ids in (False, True)
 }
 _ADD_REMOVAL = "INSERT INTO removals (campaign_key, record_ids) VALUES (?, ?)"
+# The meta rows of Outcomes.mark_sent: "sent_up_to:<campaign>", all keys in [_SENT, _SENT_END).
+_SENT, _SENT_END = "sent_up_to:", "sent_up_to;"
+_SENT_KEYS = (_SENT, _SENT_END)
+_DELETE_SENT = "DELETE FROM meta WHERE key >= ? AND key < ?"
+_FLAG_SENT = (
+    "UPDATE records SET answer_lost = 1 WHERE campaign_key ="
+    " (SELECT id FROM campaigns WHERE campaign = ?) AND customer_id <= ? AND state = ?"
+    " AND NOT answer_lost"
+)
 
 
 class Outcomes(Spans):
@@ -114,11 +123,27 @@ class Outcomes(Spans):
             by_state[group.state] = by_state.get(group.state, 0) + len(group.ids)
         return by_state
 
+    def mark_sent(self, campaign: str, up_to: int) -> None:
+        """Record, before they are sent, that the fresh ids of ``campaign`` up to ``up_to`` are
+        handed out: one meta row per campaign, rewritten as the run goes on."""
+        self.set_meta(_SENT + campaign, up_to)
+
+    def clear_sent(self) -> None:
+        """Forget the marks of :meth:`mark_sent`: the run ended with no request in flight."""
+        self._check_writable()
+        before = self._con.total_changes
+        with self._failing("writing meta"):
+            self._con.execute(_DELETE_SENT, _SENT_KEYS)
+        self._meta_changes += self._con.total_changes - before
+
     def reset_for_resume(self) -> int:
         """Put ``in_call`` and ``failed`` records back to ``pending``; return how many.
 
         Attempts are kept. ``first_call_at`` is cleared on every record that will be tried again,
-        so a resumed run gives each call a fresh deadline.
+        so a resumed run gives each call a fresh deadline. First, if the last run did not end
+        cleanly (its marks of :meth:`mark_sent` are there), the records it may have had in flight
+        get the ``answer_lost`` flag: pending ones it had handed out, and ``in_call`` ones (a
+        retry may have been under way).
         """
         self._check_writable()
         self.fold_runs()
@@ -126,6 +151,19 @@ class Outcomes(Spans):
         with self._failing("resetting records for resume"):
             con.execute("BEGIN IMMEDIATE")
             try:
+                marks = con.execute(
+                    f"SELECT substr(key, {len(_SENT) + 1}), value FROM meta"
+                    " WHERE key >= ? AND key < ?",
+                    _SENT_KEYS,
+                ).fetchall()
+                for campaign, up_to in marks:
+                    con.execute(_FLAG_SENT, (campaign, int(up_to), PENDING))
+                if marks:
+                    con.execute(
+                        "UPDATE records SET answer_lost = 1 WHERE state = ? AND NOT answer_lost",
+                        (IN_CALL,),
+                    )
+                    con.execute(_DELETE_SENT, _SENT_KEYS)
                 moved = con.execute(
                     "UPDATE records SET state = ?, first_call_at = NULL WHERE state IN (?, ?)",
                     (PENDING, IN_CALL, FAILED),

@@ -19,6 +19,7 @@ import orjson
 from bulkremove.ids import MAX_ID_DIGITS
 from bulkremove.journal.records import (
     CODE,
+    FAILED,
     NOT_FOUND,
     PENDING,
     REMOVED,
@@ -29,6 +30,8 @@ from bulkremove.journal.records import (
 from bulkremove.journal.spans import IN_RUNS_BY_CAMPAIGN, Runs, Spans
 
 _CUSTOMER_ID_COLUMN = operator.itemgetter(0)
+LOST_STATES = ("not_found", "failed")
+"""The final states counted apart when flagged ``answer_lost``."""
 _RECORD_COLUMNS = (
     "customer_id, state, removal, attempts, first_attempt_at, last_attempt_at, first_call_at,"
     " answer_lost, detail"
@@ -92,45 +95,53 @@ class Reads(Spans):
         # count comes along, since a report asks for both; so do removed runs.
         zeros = ", ".join(["0"] * (len(STATES) - 1))
         totals = (
-            f"SELECT {next(iter(self._names))}, (SELECT count(*) FROM records), {zeros}, 0, 0"
+            f"SELECT {next(iter(self._names))}, (SELECT count(*) FROM records), {zeros}, 0, 0, 0"
             if len(self._names) == 1
-            else f"SELECT campaign_key, count(*), {zeros}, 0, 0 FROM records GROUP BY campaign_key"
+            else f"SELECT campaign_key, count(*), {zeros}, 0, 0, 0 FROM records"
+            " GROUP BY campaign_key"
         )
         others = ", ".join(
             f"count(*) FILTER (WHERE state = {code})" for code in range(1, len(STATES))
         )
-        runs = f"SELECT campaign_key, 0, {zeros}, 0, n FROM ({IN_RUNS_BY_CAMPAIGN})"
+        runs = f"SELECT campaign_key, 0, {zeros}, 0, 0, n FROM ({IN_RUNS_BY_CAMPAIGN})"
         with self._failing("counting records"):
             rows = self._con.execute(
                 f"{totals} UNION ALL SELECT campaign_key, 0, {others},"
-                f" count(*) FILTER (WHERE state = {NOT_FOUND} AND answer_lost), 0"
+                f" count(*) FILTER (WHERE state = {NOT_FOUND} AND answer_lost),"
+                f" count(*) FILTER (WHERE state = {FAILED} AND answer_lost), 0"
                 f" FROM records WHERE state <> {PENDING} GROUP BY campaign_key"
                 f" UNION ALL {runs}"
             ).fetchall()
-        lost = 0
-        for key, total, *numbers, lost_here, in_runs in rows:
+        lost = dict.fromkeys(LOST_STATES, 0)
+        for key, total, *numbers, not_found_lost, failed_lost, in_runs in rows:
             counted = result[self._names[key]]
             counted["pending"] += total - sum(numbers) - in_runs
             for state, number in zip(STATES[1:], numbers, strict=True):
                 counted[state] += number
             counted["removed"] += in_runs
-            lost += lost_here
+            lost["not_found"] += not_found_lost
+            lost["failed"] += failed_lost
         self._cache("counts", {name: dict(numbers) for name, numbers in result.items()})
         self._cache("lost", lost)
         return result
 
-    def count_not_found_after_lost_answer(self) -> int:
-        """Records not found after an attempt whose answer was lost: probably removed by us."""
+    def counts_after_lost_answer(self) -> dict[str, int]:
+        """Records ``not_found`` and ``failed`` with the ``answer_lost`` flag: an attempt that
+        may have removed them gave no readable answer (not found: probably removed by us)."""
         cached = self._cached("lost")
         if cached is not None:
-            return int(cached)
+            return dict(cached)
         with self._failing("counting records"):
-            (count,) = self._con.execute(
-                "SELECT count(*) FROM records WHERE state = ? AND answer_lost",
-                (NOT_FOUND,),
-            ).fetchone()
-        self._cache("lost", int(count))
-        return int(count)
+            rows = self._con.execute(
+                "SELECT state, count(*) FROM records WHERE state IN (?, ?) AND answer_lost"
+                " GROUP BY state",
+                (NOT_FOUND, FAILED),
+            ).fetchall()
+        lost = dict.fromkeys(LOST_STATES, 0)
+        for code, count in rows:
+            lost[STATES[code]] = count
+        self._cache("lost", lost)
+        return dict(lost)
 
     def id_widths(self, states: Iterable[State], campaign: str) -> dict[int, int]:
         """How many records of ``campaign`` in ``states`` have ids of each length in digits.

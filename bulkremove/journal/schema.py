@@ -28,7 +28,8 @@ is a removed run, see :mod:`bulkremove.journal.spans`.
 
 Meta keys written when a journal is made: ``schema_version``, ``tool``, ``tool_version``,
 ``created_at`` and ``settings`` (the run's effective settings, never the password). Callers add
-others (input statistics, ``finished_at``, ``exit_code``) with ``Journal.set_meta``.
+others (input statistics, ``finished_at``, ``exit_code``) with ``Journal.set_meta``; a run that is
+sending keeps ``sent_up_to:<campaign>`` (see ``Journal.mark_sent``).
 
 ``PRAGMA application_id`` marks the file as a bulkremove journal and ``PRAGMA user_version``
 holds the schema version. There is one schema: a file of another program, or of another schema

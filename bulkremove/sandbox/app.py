@@ -27,7 +27,7 @@ from aiohttp import web
 from bulkremove.sandbox.bucket import TokenBucket
 from bulkremove.sandbox.config import SandboxConfig
 from bulkremove.sandbox.faults import After, draw_after, draw_error, draw_html, draw_latency
-from bulkremove.sandbox.hostile import hostile_response
+from bulkremove.sandbox.hostile import hostile_response, not_found_response
 from bulkremove.sandbox.responses import (
     CODE_AUTHENTICATION,
     CODE_METHOD,
@@ -219,6 +219,8 @@ class SandboxApp:
         except ValidationError as exc:
             return error_response(400, str(exc), CODE_VALIDATION)
 
+        if config.hostile == "not_found_404":
+            return not_found_response(list(dict.fromkeys(ids)))
         response = self._remove(campaign, ids)
         if config.hostile is not None:
             response = self._hostile(config.hostile, ids, response)

@@ -33,6 +33,12 @@ HOSTILE_MODES = (
     "bad_record_id",
     "bad_status",
     "odd_keys",
+    "gateway",
+    "server_error",
+    "empty",
+    "duplicates",
+    "deep",
+    "not_found_404",
 )
 """Answers a broken or lying server might give (see :mod:`bulkremove.sandbox.hostile`)."""
 

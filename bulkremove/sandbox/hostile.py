@@ -12,6 +12,14 @@ The removal is carried out as usual; then the real answer is replaced by one of 
 - ``bad_record_id`` REMOVED with record ids that are negative, zero, huge, or not integers
 - ``bad_status``    entries whose status is not a string, or not exactly a known one
 - ``odd_keys``      REMOVED under keys with leading zeros, spaces, signs or non-ASCII digits
+- ``gateway``       a gateway's 502 with its HTML page
+- ``server_error``  a 500 with the documented error body
+- ``empty``         ``{}``, with status 200
+- ``duplicates``    each entry twice: the real one, then NOT_EXIST under the same key
+- ``deep``          each entry nested 1200 arrays deep
+
+Besides, ``not_found_404`` answers without removing anything: status 404, and as body the
+per-record map with every entry NOT_EXIST, as the API does when none of the ids exist.
 """
 
 from __future__ import annotations
@@ -21,10 +29,18 @@ from collections.abc import AsyncIterator
 import orjson
 from aiohttp import web
 
-from bulkremove.sandbox.responses import JSON, RECORD_ID_OFFSET, html_page
+from bulkremove.sandbox.responses import (
+    CODE_SERVER,
+    ENTRY_NOT_EXIST,
+    JSON,
+    RECORD_ID_OFFSET,
+    error_response,
+    html_page,
+)
 
 HUGE_BYTES = 8 << 20
 NESTING = 100_000
+DEEP = 1200
 _CHUNK = 1 << 16
 
 # Raw JSON values, so that numbers past 64 bits go out as written.
@@ -100,6 +116,21 @@ def hostile_response(mode: str, keys: list[str], real: bytes) -> web.Response:
         return web.Response(body=b"[" + real + b"]", content_type=JSON)
     if mode == "html":
         return web.Response(body=html_page(502, "Bad Gateway"), content_type=JSON)
+    if mode == "gateway":
+        page = html_page(502, "Bad Gateway")
+        return web.Response(body=page, status=502, content_type="text/html")
+    if mode == "server_error":
+        return error_response(500, "internal server error", CODE_SERVER)
+    if mode == "empty":
+        return web.Response(body=b"{}", content_type=JSON)
+    if mode == "deep":
+        nested = b"[" * DEEP + b"]" * DEEP
+        return web.Response(body=_raw_object([(key, nested) for key in keys]), content_type=JSON)
+    if mode == "duplicates":
+        entries = orjson.loads(real)
+        twice = [(key, orjson.dumps(entries[key])) for key in keys]
+        twice += [(key, orjson.dumps(ENTRY_NOT_EXIST)) for key in keys]
+        return web.Response(body=_raw_object(twice), content_type=JSON)
     answer: dict[str, object] = orjson.loads(real)
     if mode == "unasked":
         body = orjson.dumps(answer | _unasked(keys))
@@ -134,3 +165,10 @@ def hostile_response(mode: str, keys: list[str], real: bytes) -> web.Response:
     else:
         raise ValueError(f"unknown hostile mode {mode!r}")
     return web.Response(body=body, content_type=JSON)
+
+
+def not_found_response(keys: list[str]) -> web.Response:
+    """404 with the per-record map as body, every entry NOT_EXIST (``not_found_404``)."""
+    return web.Response(
+        body=orjson.dumps(dict.fromkeys(keys, ENTRY_NOT_EXIST)), status=404, content_type=JSON
+    )
