@@ -8,7 +8,8 @@ records left ``in_call``, ``failed`` or ``pending``; 5 the journal failed after 
 reader of stdout went away (``export ... | head``).
 
 This package owns the terminal: ``parser`` the grammar, one module per command family (``run``,
-``journals``, ``demo``), ``question`` the confirmation, ``output`` every line printed for people.
+``journals``, ``demo``, ``completion``, ``manpage``), ``question`` the confirmation, ``output``
+every line printed for people.
 """
 
 from __future__ import annotations

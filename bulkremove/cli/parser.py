@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from bulkremove._version import __version__
+from bulkremove.cli.completion import SHELLS, completion_command
 from bulkremove.cli.demo import demo_command
 from bulkremove.cli.journals import export_command, report_command, runs_command
+from bulkremove.cli.manpage import man_command
 from bulkremove.cli.run import run_command
 from bulkremove.report import STATES
 from bulkremove.sandbox import cli as sandbox_cli
@@ -68,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sandbox_cli.add_arguments(sandbox)
     sandbox.set_defaults(handler=sandbox_cli.run)
+    _add_shell(commands, parser)
     for sub in commands.choices.values():
         # --debug also after the command; SUPPRESS keeps the global one when not given here
         sub.add_argument(
@@ -221,3 +225,29 @@ def _add_demo(commands: Any) -> None:
     demo.add_argument("--dir", default="bulkremove-demo", help="where the ids and journal go")
     add_setting_flags(demo, [TABLE["log_format"], TABLE["log_level"]])
     demo.set_defaults(handler=demo_command)
+
+
+def _add_shell(commands: Any, parser: argparse.ArgumentParser) -> None:
+    completion = commands.add_parser(
+        "completion",
+        help="print the shell completion script for bash, zsh or fish",
+        description="Print the completion script of bulkremove's commands and options for SHELL, "
+        "generated from this parser.",
+        epilog="examples:\n"
+        "  bulkremove completion bash >~/.local/share/bash-completion/completions/bulkremove\n"
+        "  bulkremove completion zsh >~/.zfunc/_bulkremove   # with fpath+=(~/.zfunc)\n"
+        "  bulkremove completion fish >~/.config/fish/completions/bulkremove.fish",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    completion.add_argument("shell", metavar="SHELL", choices=SHELLS, help="bash, zsh or fish")
+    completion.set_defaults(handler=partial(completion_command, parser))
+    man = commands.add_parser(
+        "man",
+        help="print the man page (roff), generated from this parser",
+        description="Print bulkremove's man page in roff, generated from this parser.",
+        epilog="examples:\n"
+        "  bulkremove man | man -l -\n"
+        "  bulkremove man >~/.local/share/man/man1/bulkremove.1",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    man.set_defaults(handler=partial(man_command, parser))
