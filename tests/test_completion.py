@@ -110,3 +110,11 @@ def test_roff_text_is_taken_literally() -> None:
     assert _roff("a\\b --x\n.not a request\n'nor this") == (
         "a\\eb \\-\\-x\n\\&.not a request\n\\&'nor this"
     )
+
+
+def test_help_and_man_page_show_a_single_percent_sign(tmp_path: Path) -> None:
+    # argparse %-formats option help, not descriptions: a description keeps "%%" as written
+    for argv in (["demo", "--help"], ["man"]):
+        done = bulkremove(argv, cwd=tmp_path)
+        assert "about 1% in calls" in done.stdout
+        assert "%%" not in done.stdout

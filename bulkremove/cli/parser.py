@@ -215,7 +215,7 @@ def _add_demo(commands: Any) -> None:
     demo = commands.add_parser(
         "demo",
         help="run a whole removal against a built-in sandbox",
-        description="Start the sandbox on a free loopback port with 200,000 records (about 1%% "
+        description="Start the sandbox on a free loopback port with 200,000 records (about 1% "
         "in calls that end within seconds), write the id list, run the real engine with a real "
         "journal against it, and print the report.",
         epilog="example:\n  bulkremove demo --records 50000",
