@@ -6,7 +6,16 @@ import os
 import signal
 from pathlib import Path
 
-from e2e import bulkremove, run_args, run_cli, sandbox, start, wait_until_left, write_ids
+from e2e import (
+    bulkremove,
+    env,
+    run_args,
+    run_cli,
+    sandbox,
+    start,
+    wait_until_left,
+    write_ids,
+)
 
 
 def test_a_finished_run_and_the_commands_that_read_it_leave_only_the_journal(
@@ -27,6 +36,24 @@ def test_a_finished_run_and_the_commands_that_read_it_leave_only_the_journal(
         read = bulkremove(args, cwd=tmp_path)
         assert read.returncode == 0, (args, read.stderr)
         assert sorted(os.listdir(tmp_path)) == expected, args
+
+
+def test_every_ending_that_closes_the_journal_leaves_it_alone(tmp_path: Path) -> None:
+    write_ids(tmp_path / "ids.txt", range(1, 11))
+    (tmp_path / "bad.txt").write_text("1\nx\n2\n")
+    with sandbox() as server:
+        for journal, extra, environ in (
+            ("dry.sqlite", ["--dry-run"], env()),
+            ("aborted.sqlite", [], env(BULKREMOVE_PASSWORD="wrong")),
+            ("refused.sqlite", ["--max-delete", "1"], env()),
+            ("skip.sqlite", ["--skip-invalid"], env()),
+        ):
+            given = tmp_path / ("bad.txt" if journal == "skip.sqlite" else "ids.txt")
+            ended = run_cli(server, given, *extra, cwd=tmp_path, journal=journal, environ=environ)
+            assert ended.returncode in (0, 2, 3), ended.stderr
+    assert sorted(os.listdir(tmp_path)) == [
+        "aborted.sqlite", "bad.txt", "dry.sqlite", "ids.txt", "skip.skipped.txt", "skip.sqlite",
+    ]  # fmt: skip
 
 
 def test_a_killed_run_keeps_its_wal_and_reading_it_sees_the_outcomes(tmp_path: Path) -> None:
