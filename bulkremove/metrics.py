@@ -4,7 +4,9 @@ node_exporter's textfile collector reads ``*.prom`` files from one folder. The f
 whole to a temporary file in the same folder and renamed over the old one, so the collector never
 reads half a file. It is written when the run starts sending, every ``progress_interval`` during
 the run, and at the end (refusals included). ``bulkremove_last_success_timestamp_seconds`` moves
-only on exit code 0; otherwise the value in the existing file is carried over.
+only on exit code 0; otherwise the value in the existing file is carried over. Every series
+carries a ``job`` label (setting ``job_name``), so several purges on one host, each with its own
+file, share one textfile folder without clashing series.
 """
 
 from __future__ import annotations
@@ -34,10 +36,9 @@ def read_last_success(path: str) -> float | None:
     except (OSError, UnicodeDecodeError):
         return None
     for line in text.splitlines():
-        name, _, value = line.partition(" ")
-        if name == LAST_SUCCESS:
-            with contextlib.suppress(ValueError):
-                return float(value.split()[0])
+        if line.startswith((LAST_SUCCESS + " ", LAST_SUCCESS + "{")):
+            with contextlib.suppress(ValueError, IndexError):
+                return float(line.rsplit(None, 1)[1])
     return None
 
 
@@ -64,21 +65,23 @@ def render(
     exit_code: int | None,
     now: float,
     last_success: float | None,
+    job: str = "bulkremove",
 ) -> str:
     """The file's text. ``exit_code`` None: the run is still going."""
     out: list[str] = []
+    job_label = f'job="{_escaped(job)}"'
 
     def metric(name: str, kind: str, text: str, samples: list[tuple[str, float]]) -> None:
         out.append(f"# HELP {name} {text}")
         out.append(f"# TYPE {name} {kind}")
-        out.extend(f"{name}{labels} {_number(value)}" for labels, value in samples)
+        out.extend(f"{name}{{{job_label}{labels}}} {_number(value)}" for labels, value in samples)
 
     metric(
         "bulkremove_records",
         "gauge",
         "Records of the run's journal by campaign and state.",
         [
-            (f'{{campaign="{campaign}",state="{state}"}}', count)
+            (f',campaign="{_escaped(campaign)}",state="{state}"', count)
             for campaign, states in sorted(records.items())
             for state, count in states.items()
         ],
@@ -87,7 +90,7 @@ def render(
         "bulkremove_requests",
         "gauge",
         "Requests sent by this run, by outcome (answered, or the error class).",
-        [(f'{{outcome="{outcome}"}}', count) for outcome, count in requests.items()],
+        [(f',outcome="{outcome}"', count) for outcome, count in requests.items()],
     )
     metric(
         "bulkremove_duration_seconds", "gauge", "Seconds this run has taken.", [("", duration_s)]
@@ -111,6 +114,11 @@ def render(
     return "\n".join(out) + "\n"
 
 
+def _escaped(value: str) -> str:
+    """A label value as the text format writes it: backslash, quote and newline escaped."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 def _number(value: float) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
@@ -122,9 +130,10 @@ def _number(value: float) -> str:
 class MetricsFile:
     """The metrics file of one run. Check it with :meth:`check` before anything is sent."""
 
-    def __init__(self, path: str, *, durable: bool = False) -> None:
+    def __init__(self, path: str, *, durable: bool = False, job: str = "bulkremove") -> None:
         self.path = path
         self._durable = durable
+        self._job = job
         self._started = time.monotonic()
         self._last_success = read_last_success(path)
 
@@ -151,6 +160,7 @@ class MetricsFile:
             exit_code=exit_code,
             now=now,
             last_success=self._last_success,
+            job=self._job,
         )
         try:
             write_atomically(self.path, text.encode(), durable=self._durable)

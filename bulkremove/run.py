@@ -228,7 +228,7 @@ async def _consent(confirm: Confirm, plan: Plan) -> None:
 def _metrics_file(settings: Settings) -> MetricsFile | None:
     if not settings.metrics_file:
         return None
-    metrics = MetricsFile(settings.metrics_file, durable=settings.durable)
+    metrics = MetricsFile(settings.metrics_file, durable=settings.durable, job=settings.job)
     metrics.check()
     return metrics
 

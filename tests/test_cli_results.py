@@ -26,12 +26,16 @@ FAST_CALLS = [
 ]
 
 
-def parse_metrics(text: str) -> dict[str, float]:
-    """``name{labels}`` -> value, for the sample lines of a Prometheus text file."""
+def parse_metrics(text: str, job: str = "bulkremove") -> dict[str, float]:
+    """``name{labels}`` -> value, for the sample lines of a Prometheus text file; every line
+    must carry the ``job`` label, which the keys leave out."""
     out = {}
     for line in text.splitlines():
         if line and not line.startswith("#"):
             key, value = line.rsplit(" ", 1)
+            labelled = f'{{job="{job}"'
+            assert labelled in key, line
+            key = key.replace(labelled + ",", "{").replace(labelled + "}", "")
             out[key] = float(value)
     return out
 
@@ -186,10 +190,11 @@ def test_metrics_file_for_node_exporter(tmp_path: Path) -> None:
         # So does a refusal, which sends nothing.
         refused = run_cli(
             server, ids, *FAST, "--max-delete", "1",
-            cwd=tmp_path, journal="c.sqlite", environ=env(BULKREMOVE_METRICS_FILE=str(prom)),
+            cwd=tmp_path, journal="c.sqlite",
+            environ=env(BULKREMOVE_METRICS_FILE=str(prom), BULKREMOVE_JOB_NAME="nightly"),
         )  # fmt: skip
         assert refused.returncode == 2
-        third = parse_metrics(prom.read_text())
+        third = parse_metrics(prom.read_text(), job="nightly")
         assert third["bulkremove_exit_code"] == 2
         assert third["bulkremove_last_success_timestamp_seconds"] == success
 

@@ -108,3 +108,13 @@ def test_the_circle_finder_finds_a_circle() -> None:
 def test_journal_and_engine_are_packages() -> None:
     for name in ("journal", "engine"):
         assert (ROOT / PACKAGE / name / "__init__.py").is_file()
+
+
+def test_the_folders_the_tool_writes_by_default_are_git_ignored() -> None:
+    from bulkremove.cli.parser import build_parser
+    from bulkremove.settings import Settings
+
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    demo = build_parser().parse_args(["demo"]).dir
+    for folder in (demo, Settings().journal_dir):
+        assert f"{folder}/" in ignored, folder

@@ -226,3 +226,15 @@ def test_with_stored_keeps_what_the_library_caller_chose() -> None:
     assert merged.sources == {"rate": "journal"}
     assert with_stored(mine, stored).max_attempts == 4, "a source marks a choice"
     assert with_stored(mine, {}) is mine
+
+
+def test_the_job_name_defaults_to_the_config_files_name(tmp_path: Path) -> None:
+    config = tmp_path / "nightly-eu.toml"
+    config.write_text('base_url = "https://x.example/api"\n')
+    settings, _ = load_settings({}, {}, str(config))
+    assert settings.job == "nightly-eu"
+    assert load_settings({}, {})[0].job == "bulkremove"
+    named, _ = load_settings({"job_name": "purge"}, {}, str(config))
+    assert named.job == "purge"
+    from_env, _ = load_settings({}, {"BULKREMOVE_JOB_NAME": "eu"}, str(config))
+    assert from_env.job == "eu"

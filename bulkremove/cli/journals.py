@@ -93,6 +93,8 @@ def runs_command(args: argparse.Namespace) -> int:
     if folder is None:
         settings, _ = load_settings({}, os.environ, args.config)
         folder = settings.journal_dir
+    if args.prune or args.older_than or args.force or args.dry_run:
+        return _prune(args, folder)
     runs = list(list_runs(folder))
     if args.json:
         write_json([run.as_dict() for run in runs], "-")
@@ -102,4 +104,21 @@ def runs_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     for line in table(runs):
         print(line)
+    return EXIT_OK
+
+
+def _prune(args: argparse.Namespace, folder: str) -> int:
+    from bulkremove.prune import lines, parse_age, prune
+
+    if not args.prune:
+        raise UsageError("--older-than, --force and --dry-run go with --prune")
+    if args.older_than is None:
+        raise UsageError("--prune needs --older-than AGE, e.g. --older-than 30d")
+    if args.json:
+        raise UsageError("--prune prints lines; --json lists the journals without --prune")
+    done = prune(folder, parse_age(args.older_than), force=args.force, dry_run=args.dry_run)
+    for line in lines(done, dry_run=args.dry_run):
+        print(line)
+    if not done:
+        print(f"no journals older than {args.older_than} in {folder}", file=sys.stderr)
     return EXIT_OK

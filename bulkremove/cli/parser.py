@@ -200,7 +200,8 @@ def _add_runs(commands: Any) -> None:
         description="List the journals (*.sqlite) in DIR, oldest first: campaigns, start time, "
         "state (running, finished, interrupted, aborted, dry run; a journal that says running "
         "while no process holds it is interrupted), exit code, and records per state.",
-        epilog="examples:\n  bulkremove runs\n  bulkremove runs /var/lib/bulkremove --json",
+        epilog="examples:\n  bulkremove runs\n  bulkremove runs /var/lib/bulkremove --json\n"
+        "  bulkremove runs --prune --older-than 30d --dry-run",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     runs.add_argument(
@@ -208,6 +209,26 @@ def _add_runs(commands: Any) -> None:
     )
     runs.add_argument("--config", metavar="FILE", help="TOML settings, for journal_dir")
     runs.add_argument("--json", action="store_true", help="a JSON list instead of a table")
+    runs.add_argument(
+        "--prune",
+        action="store_true",
+        help="remove journals older than --older-than of finished runs (and their -wal, -shm, "
+        ".lock and .skipped.txt files); prints what it removed and what it kept",
+    )
+    runs.add_argument(
+        "--older-than",
+        metavar="AGE",
+        help="with --prune: age since the journal was last written, e.g. 30d, 12h, 2w",
+    )
+    runs.add_argument(
+        "--force",
+        action="store_true",
+        help="with --prune: remove unfinished journals too (interrupted, aborted, journal "
+        "failed, records left); never one being written",
+    )
+    runs.add_argument(
+        "--dry-run", action="store_true", help="with --prune: show what would go, remove nothing"
+    )
     runs.set_defaults(handler=runs_command)
 
 

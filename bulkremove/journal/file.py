@@ -7,7 +7,8 @@ outcomes (:mod:`~bulkremove.journal.outcomes`) and reads (:mod:`~bulkremove.jour
 Durability: WAL with ``synchronous=NORMAL``. A committed transaction is in the WAL file when the
 commit returns, so it survives the process being killed (even SIGKILL); only an OS crash or power
 loss can lose the last commits, never corrupt the file. ``add_pending`` alone runs in
-rollback-journal mode (as atomic, and the new pages are written once) and returns to WAL.
+rollback-journal mode (as atomic, and the new pages are written once) and returns to WAL. A clean
+close of the writer checkpoints and leaves rollback mode, so the file stands alone (see close).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class Journal(Intake, Outcomes, Reads):
                     sync_folder(target.parent)
                 return cls(target, con, lock_fd, writable=True)
         except BaseException:
-            unlock(lock_fd)
+            unlock(lock_fd, target)
             raise
 
     @classmethod
@@ -94,15 +95,24 @@ class Journal(Intake, Outcomes, Reads):
                     journal.fold_runs()  # before anything adds or resets records
                 return journal
         except BaseException:
-            unlock(lock_fd)
+            unlock(lock_fd, target)
             raise
 
     def close(self) -> None:
-        """Close the file (checkpointing the WAL) and release the lock."""
+        """Close the file and release the lock.
+
+        The writer leaves the journal as one file: it checkpoints the WAL and returns to rollback
+        mode, so later read-only opens make no ``-wal`` or ``-shm`` files; the lock file goes too.
+        A reader holding the file open keeps WAL mode, which the next read-only open uses.
+        """
         try:
+            if self.writable:
+                with contextlib.suppress(sqlite3.Error):  # best effort: a full disk, a reader
+                    self._con.execute("PRAGMA busy_timeout = 0")
+                    journal_mode(self._con, "delete")
             self._con.close()
         finally:
-            unlock(self._lock_fd)
+            unlock(self._lock_fd, self.path if self.writable else None)
             self._lock_fd = None
 
     def __enter__(self) -> Self:

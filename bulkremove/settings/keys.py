@@ -260,6 +260,14 @@ class Settings:
         "write Prometheus metrics here (node_exporter textfile collector)",
         metavar="PATH",
     )
+    job_name: str | None = key(
+        None,
+        TEXT,
+        SAFETY,
+        "the job label on every metrics series (default: the config file's name without .toml,"
+        " else bulkremove)",
+        metavar="NAME",
+    )
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     """Where each non-default value came from: ``flag --rate``, ``env BULKREMOVE_RATE``, ..."""
 
@@ -267,6 +275,11 @@ class Settings:
     def durable(self) -> bool:
         """``durability = full``: flush the journal and output files to disk at each write."""
         return self.durability == "full"
+
+    @property
+    def job(self) -> str:
+        """The metrics' job label: ``job_name``, else ``bulkremove``."""
+        return self.job_name or "bulkremove"
 
     def public(self) -> dict[str, Any]:
         """The effective settings without secrets, for the journal and reports."""

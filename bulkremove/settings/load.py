@@ -152,6 +152,9 @@ def load_settings(
         values[key] = check(key, value, f"flag {row.flag}")
         sources[key] = f"flag {row.flag}"
 
+    if path and not values.get("job_name"):  # one purge per config file, one job each
+        values["job_name"] = Path(path).stem
+        sources["job_name"] = f"the name of {path}"
     if not values.get("password") and values.get("password_file"):
         values["password"] = _read_password_file(values["password_file"], sources)
     settings = Settings(**values, sources=sources)
