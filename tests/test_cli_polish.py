@@ -23,6 +23,16 @@ def test_every_command_help_shows_an_example(tmp_path: Path, command: str) -> No
     assert f"bulkremove {command}" in epilog[1]
 
 
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_descriptions_wrap_to_the_terminal_and_examples_stay_as_written(
+    tmp_path: Path, command: str
+) -> None:
+    shown = bulkremove([command, "--help"], cwd=tmp_path, environ=env(COLUMNS="72"))
+    description = shown.stdout.split("\n\n")[1]
+    assert max(len(line) for line in description.splitlines()) <= 72, description
+    assert f"\n  bulkremove {command}" in shown.stdout.split("\n\nexample", 1)[1]
+
+
 def test_run_help_documents_the_safety_rails(tmp_path: Path) -> None:
     text = bulkremove(["run", "--help"], cwd=tmp_path).stdout
     for flag in ("--dry-run", "--yes", "--max-delete", "--progress-interval", "--metrics-file"):

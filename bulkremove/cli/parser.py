@@ -46,6 +46,16 @@ by the API (401/403/unknown campaign); 4 records left in_call, failed or pending
 """
 
 
+class Formatter(argparse.HelpFormatter):
+    """Fills text written on one line (descriptions) to the terminal's width; keeps text with
+    line breaks of its own (the epilogs' examples) as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bulkremove",
@@ -67,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve a local imitation of the Thulium batch-delete API, for rehearsals "
         "and tests.",
         epilog="example:\n  bulkremove sandbox --port 8080 --campaign 00001=1-100000",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=Formatter,
     )
     sandbox_cli.add_arguments(sandbox)
     sandbox.set_defaults(handler=sandbox_cli.run)
@@ -124,7 +134,7 @@ def _add_run(commands: Any) -> None:
         description="Remove the customer ids listed in the input files from outbound campaigns. "
         "The password comes from BULKREMOVE_PASSWORD, the config file, or password_file.",
         epilog=_RUN_EXAMPLE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=Formatter,
     )
     what = run.add_argument_group("what to run")
     what.add_argument(
@@ -157,7 +167,7 @@ def _add_report(commands: Any) -> None:
         help="print the JSON report of a journal",
         description="Print the JSON report of a journal, finished or not.",
         epilog="example:\n  bulkremove report bulkremove-runs/20261129T020000Z-00001.sqlite",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=Formatter,
     )
     report.add_argument("journal", metavar="JOURNAL", help="the journal file of a run")
     report.set_defaults(handler=report_command)
@@ -177,7 +187,7 @@ def _add_export(commands: Any) -> None:
         "  bulkremove export run.sqlite --state in_call --state failed >retry.txt\n"
         "  bulkremove export run.sqlite --format csv >results.csv\n"
         "  bulkremove export run.sqlite --format jsonl --state failed >errors.jsonl",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=Formatter,
     )
     export.add_argument("journal", metavar="JOURNAL", help="the journal file of a run")
     export.add_argument(
@@ -202,7 +212,7 @@ def _add_runs(commands: Any) -> None:
         "while no process holds it is interrupted), exit code, and records per state.",
         epilog="examples:\n  bulkremove runs\n  bulkremove runs /var/lib/bulkremove --json\n"
         "  bulkremove runs --prune --older-than 30d --dry-run",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=Formatter,
     )
     runs.add_argument(
         "dir", metavar="DIR", nargs="?", help="folder of journals (default: journal_dir)"
@@ -240,7 +250,7 @@ def _add_demo(commands: Any) -> None:
         "in calls that end within seconds), write the id list, run the real engine with a real "
         "journal against it, and print the report.",
         epilog="example:\n  bulkremove demo --records 50000",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=Formatter,
     )
     demo.add_argument("--records", type=int, default=200_000, help="records in the sandbox")
     demo.add_argument("--dir", default="bulkremove-demo", help="where the ids and journal go")
@@ -258,7 +268,7 @@ def _add_shell(commands: Any, parser: argparse.ArgumentParser) -> None:
         "  bulkremove completion bash >~/.local/share/bash-completion/completions/bulkremove\n"
         "  bulkremove completion zsh >~/.zfunc/_bulkremove   # with fpath+=(~/.zfunc)\n"
         "  bulkremove completion fish >~/.config/fish/completions/bulkremove.fish",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=Formatter,
     )
     completion.add_argument("shell", metavar="SHELL", choices=SHELLS, help="bash, zsh or fish")
     completion.set_defaults(handler=partial(completion_command, parser))
@@ -269,6 +279,6 @@ def _add_shell(commands: Any, parser: argparse.ArgumentParser) -> None:
         epilog="examples:\n"
         "  bulkremove man | man -l -\n"
         "  bulkremove man >~/.local/share/man/man1/bulkremove.1",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=Formatter,
     )
     man.set_defaults(handler=partial(man_command, parser))

@@ -136,7 +136,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--hostile",
         choices=HOSTILE_MODES,
         default=None,
-        help="remove, then answer with a broken or lying body (tests only)",
+        metavar="MODE",
+        help="remove, then answer with a broken or lying body (tests only); MODE is one of "
+        + ", ".join(HOSTILE_MODES),
     )
     faults.add_argument("--seed", type=int, default=None, help="seed of the random choices")
 
