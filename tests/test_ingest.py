@@ -198,7 +198,7 @@ def test_csv_header_problems_are_line_one(tmp_path: Path) -> None:
     empty = write(tmp_path, "c.csv", b"")
     _, reader = read([no_column, empty])
     assert [(b.source, b.line, b.reason) for b in reader.stats.first_invalid] == [
-        (no_column, 1, "no customer_id column in the header"),
+        (no_column, 1, "no customer_id column in the header (columns found: id, campaign_id)"),
         (empty, 1, "empty CSV file: no header row with customer_id"),
     ]
     _, reader = read([no_campaign], None)

@@ -9,6 +9,7 @@ and junk are told apart.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import overload
@@ -25,6 +26,11 @@ _TEXT_ID_BYTES = b"0123456789" + BLANKS
 _DIGIT_LINE_BYTES = b"0123456789\n"
 _DIGITS_AS_X = bytes.maketrans(b"0123456789", b"x" * 10)
 _TOO_MANY_DIGITS = b"x" * (MAX_ID_DIGITS + 1)
+_HEADER_NAME = rb'"?[A-Za-z_][\w ]*"?'
+_HEADER = re.compile(rb"(?:\xef\xbb\xbf)?%s(?:[,;\t] *%s)*" % (_HEADER_NAME, _HEADER_NAME))
+"""A first line of column names, one of them naming ids (a BOM first, as spreadsheets write
+it): a CSV header."""
+LOOKS_LIKE_HEADER = "looks like a CSV header: name the file .csv to read it as CSV"
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +154,10 @@ def each_line(lines: list[bytes], name: str, before: int, stats: IngestStats) ->
         elif not text or text.startswith(b"#"):
             pass
         elif stats.wants_reason:
-            stats.reject(name, lineno, show(text), bytes_problem(text))
+            header = lineno == 1 and b"id" in text.lower() and _HEADER.fullmatch(text)
+            stats.reject(
+                name, lineno, show(text), LOOKS_LIKE_HEADER if header else bytes_problem(text)
+            )
         else:
             stats.invalid += 1  # only counted: skip working out why
     return ids

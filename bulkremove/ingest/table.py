@@ -20,6 +20,7 @@ from bulkremove.ingest.problems import NO_CAMPAIGN, TOO_LONG, IngestStats, show,
 CSV_BATCH = 1 << 16
 
 _CSV_DELIMITERS = ",;\t"
+_COLUMNS_SHOWN = 12
 
 
 class CsvSource:
@@ -56,7 +57,11 @@ class CsvSource:
         # A quote left open in the header takes the following lines into it.
         stats.lines = counted + lines.lineno
         if column not in header:
-            stats.reject(name, 1, show_str(header_line), f"no {column} column in the header")
+            # escaped like the line is, and cut: a header may hold any bytes, at any length
+            names = [repr(cell[:40])[1:-1] for cell in header[:_COLUMNS_SHOWN]]
+            found = ", ".join(names) + (", ..." if header[_COLUMNS_SHOWN:] else "")
+            reason = f"no {column} column in the header (columns found: {found})"
+            stats.reject(name, 1, show_str(header_line.rstrip("\r\n")), reason)
             return
         id_col = header.index(column)
         campaign_col = header.index("campaign_id") if "campaign_id" in header else None
