@@ -181,6 +181,8 @@ class Client:
             answered = read_not_found(body, ids)
             if answered is not None:
                 return answered
+        if status == 404:
+            raise self._not_found(url, body)
         raise self._error(status, body, retry_after)
 
     async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
@@ -204,6 +206,17 @@ class Client:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    def _not_found(self, url: yarl.URL, body: bytes) -> CampaignNotFoundError:
+        """A 404 naming the URL (not its ids); a base URL short of ``/api`` is the likely slip."""
+        sent = url.with_query(None)
+        error = CampaignNotFoundError(
+            f"{error_message(404, body)} (DELETE {sent})", status=404, body=body
+        )
+        if not self._base_path.rstrip("/").endswith("/api"):
+            root = str(self._base).rstrip("/") + "/api"
+            error.hint = f"did you mean {root}? base_url is the API root"
+        return error
+
     def _error(self, status: int, body: bytes, retry_after: str | None) -> ApiError:
         message = error_message(status, body)
         wait = parse_retry_after(retry_after, time.time())
@@ -211,8 +224,6 @@ class Client:
             return AuthenticationError(message, status=status, body=body)
         if status == 403:
             return PermissionDeniedError(message, status=status, body=body)
-        if status == 404:
-            return CampaignNotFoundError(message, status=status, body=body)
         if status == 414 or (status == 400 and mentions_url_length(body)):
             return UrlTooLongError(message, status=status, body=body)
         if status == 429:
