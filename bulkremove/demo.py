@@ -7,12 +7,14 @@ reader; the real engine writes a real journal. Nothing leaves the machine.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import anyio
 
 from bulkremove.logs import get_logger
 from bulkremove.prepared import default_journal_path
+from bulkremove.progress import ProgressSink
 from bulkremove.run import JobResult, run
 from bulkremove.sandbox import RangeSeed, Sandbox, SandboxConfig
 from bulkremove.settings import Settings
@@ -22,15 +24,23 @@ DEMO_CAMPAIGN = "00001"
 
 def _write_ids(folder: Path, records: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    ids_file = folder / "ids.txt"
+    ids_file = folder / IDS_FILE
     with ids_file.open("w", encoding="ascii") as out:
         out.write("# customer ids for bulkremove demo\n")
         out.writelines(f"{i}\n" for i in range(1, records + 1))
     return ids_file
 
 
-async def run_demo(*, records: int = 200_000, directory: str = "bulkremove-demo") -> JobResult:
-    """Run the demo; returns the job's report and exit code."""
+IDS_FILE = "ids.txt"
+
+
+async def run_demo(
+    *,
+    records: int = 200_000,
+    directory: str = "bulkremove-demo",
+    progress: Sequence[ProgressSink] = (),
+) -> JobResult:
+    """Run the demo, its progress shown by ``progress``; returns the job's report and exit code."""
     folder = Path(directory)
     ids_file = await anyio.to_thread.run_sync(_write_ids, folder, records)
     config = SandboxConfig(
@@ -57,4 +67,4 @@ async def run_demo(*, records: int = 200_000, directory: str = "bulkremove-demo"
         get_logger("demo").info(
             "demo_started", sandbox=sandbox.base_url, records=records, ids_file=str(ids_file)
         )
-        return await run(settings, inputs=[str(ids_file)], journal=str(journal))
+        return await run(settings, inputs=[str(ids_file)], journal=str(journal), progress=progress)

@@ -160,3 +160,14 @@ def test_an_interrupted_run_says_interrupted_and_resume(tmp_path: Path) -> None:
     assert "interrupted after" in last_frames[-1], "\n".join(screen)
     assert not any("done in" in line for line in screen)
     assert any("pending" in line and "bulkremove run --resume j.sqlite" in line for line in screen)
+
+
+def test_the_demo_shows_the_live_display_and_ends_with_what_to_try_next(tmp_path: Path) -> None:
+    code, screen = finish(spawn(["demo", "--records", "300"], tmp_path))
+    assert code == 0, "\n".join(screen)
+    frames = [line for line in screen if line.startswith("removed ")]
+    assert frames and frames[-1].startswith("removed 300"), "\n".join(screen)
+    assert any("done in" in line for line in screen)
+    closing = [line.strip() for line in screen if line.strip()][-2:]
+    assert closing[0].startswith("demo: removed 300 of 300 records")
+    assert closing[1].startswith("next: bulkremove sandbox --port 8080 & bulkremove run ")

@@ -14,6 +14,7 @@ from e2e import (
     PASSWORD,
     bulkremove,
     env,
+    env_asking,
     run_args,
     run_cli,
     sandbox,
@@ -327,6 +328,19 @@ def test_demo_runs_the_whole_job(tmp_path: Path) -> None:
     assert report["totals"]["removed"] == 3000
     assert report["input"]["ids"] == 3000
     assert (tmp_path / "bulkremove-demo" / "ids.txt").exists()
+    happened, then = done.stderr.splitlines()[-2:]
+    assert happened.startswith("demo: removed 3,000 of 3,000 records from a sandbox on this ")
+    assert f"journal {report['journal']}" in happened
+    rehearsal = (
+        "bulkremove run --base-url http://127.0.0.1:8080/api --campaign 00001 "
+        "--input bulkremove-demo/ids.txt --dry-run"
+    )
+    assert then == f"next: bulkremove sandbox --port 8080 & {rehearsal}"
+    # the rehearsal's run works as printed, in a plain shell: a dry run needs no sandbox yet,
+    # no credentials and no --yes
+    plain = {k: v for k, v in env_asking().items() if not k.startswith("BULKREMOVE_")}
+    tried = bulkremove(rehearsal.split()[1:], cwd=tmp_path, environ=plain)
+    assert tried.returncode == 0, tried.stderr
 
 
 def test_second_signal_stops_at_once_and_the_journal_stays_resumable(tmp_path: Path) -> None:

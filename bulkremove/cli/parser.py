@@ -248,7 +248,8 @@ def _add_demo(commands: Any) -> None:
         help="run a whole removal against a built-in sandbox",
         description="Start the sandbox on a free loopback port with 200,000 records (about 1% "
         "in calls that end within seconds), write the id list, run the real engine with a real "
-        "journal against it, and print the report.",
+        "journal against it (the live display on a terminal), print the report, and say what "
+        "to try next.",
         epilog="example:\n  bulkremove demo --records 50000",
         formatter_class=Formatter,
     )

@@ -43,7 +43,7 @@ def run_command(args: argparse.Namespace) -> int:
     remover = BulkRemover(
         settings,
         confirm=confirmer(settings),
-        progress=_progress_sinks(settings),
+        progress=progress_sinks(settings),
         handle_signals=True,
     )
 
@@ -66,7 +66,8 @@ def run_command(args: argparse.Namespace) -> int:
     return int(outcome.exit_code)
 
 
-def _progress_sinks(settings: Settings) -> list[ProgressSink]:
+def progress_sinks(settings: Settings) -> list[ProgressSink]:
+    """The live display on a terminal, else progress events every ``progress_interval``."""
     if sys.stderr.isatty():
         from bulkremove.display import LiveDisplay
 
