@@ -16,6 +16,6 @@ def demo_command(args: argparse.Namespace) -> int:
     level = "debug" if args.debug else args.log_level or "info"
     configure_logs(args.log_format or "console", level)
     result = anyio.run(lambda: run_demo(records=args.records, directory=args.dir))
-    say(summary_lines(result.report, result.failed_reason))
+    say(summary_lines(result.report, result.failed_reason), event="summary")
     write_json(result.report, "-")
     return result.exit_code
