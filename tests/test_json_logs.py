@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from e2e import run_cli, sandbox, write_ids
+from e2e import run_args, run_cli, sandbox, write_ids
+from test_cli_tty import finish, spawn
 
 
 def events(stderr: str) -> list[dict[str, Any]]:
@@ -51,3 +52,16 @@ def test_a_refused_and_an_aborted_run_log_only_json(tmp_path: Path) -> None:
     last = events(aborted.stderr)[-1]
     assert last["event"] == "error" and last["exit_code"] == 3
     assert "401" in last["message"]
+
+
+def test_on_a_terminal_json_logs_draw_no_display(tmp_path: Path) -> None:
+    ids = write_ids(tmp_path / "ids.txt", range(1, 41))
+    with sandbox("--campaign", "00001=1-40") as server:
+        args = run_args(server, ids, "--yes", "--log-format", "json", "--rate", "20")
+        child = spawn(
+            [*args, "--max-ids-per-request", "10", "--progress-interval", "0.1"], tmp_path
+        )
+        code, screen = finish(child)
+    assert code == 0, "\n".join(screen)
+    names = [e["event"] for e in events("\n".join(line for line in screen if line.strip()))]
+    assert "progress" in names and "summary" in names
