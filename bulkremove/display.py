@@ -15,6 +15,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from bulkremove.limiter import shown_rate
 from bulkremove.plan import format_duration
 from bulkremove.progress import Progress
 
@@ -78,7 +79,7 @@ class LiveDisplay:
             f"pending {progress.pending:,}",
             f"of {progress.total:,}",
         )
-        rate = "unlimited" if progress.rate is None else f"{progress.rate:g} req/s"
+        rate = "unlimited" if progress.rate is None else f"{shown_rate(progress.rate):g} req/s"
         left = "?" if progress.eta_s is None else format_duration(progress.eta_s)
         if progress.final:
             took = format_duration(progress.elapsed_s)
@@ -91,4 +92,13 @@ class LiveDisplay:
         status.add_column()
         status.add_column()
         status.add_row(bar, Text(f"{pace}  requests {progress.requests:,}  ({self._target})"))
-        return Group(counts, status)
+        return Group(counts, status, Text(self._retries(progress)))
+
+    @staticmethod
+    def _retries(progress: Progress) -> str:
+        return (
+            f"elapsed {format_duration(progress.elapsed_s)}  {progress.percent:.0f}% done  "
+            f"throttled {progress.throttled:,}  server errors {progress.server_errors:,}  "
+            f"timeouts {progress.timeouts:,}  connection errors {progress.connection_errors:,}  "
+            f"paused {format_duration(progress.paused_s)}"
+        )

@@ -20,6 +20,11 @@ from collections.abc import Awaitable, Callable
 import anyio
 
 
+def shown_rate(rate: float) -> float:
+    """A rate as people read it: two significant digits below 10 req/s, else one decimal."""
+    return float(f"{rate:.2g}") if rate < 10 else round(rate, 1)
+
+
 def _interval(rate: float | None) -> float:
     if rate is None or rate == math.inf:
         return 0.0
@@ -42,6 +47,7 @@ class RateLimiter:
         "_interval",
         "_lock",
         "_nap",
+        "_paused",
         "_paused_until",
         "_rate",
         "_sleep",
@@ -63,6 +69,7 @@ class RateLimiter:
         self._burst = burst
         self._tat = -math.inf
         self._paused_until = -math.inf
+        self._paused = 0.0  # the length of all pauses so far, the one running counted in full
         self._clock = clock
         self._sleep = sleep
         self._lock = anyio.Lock()
@@ -83,6 +90,10 @@ class RateLimiter:
     def paused_until(self) -> float:
         """The clock time before which nothing is granted (``-inf`` if never paused)."""
         return self._paused_until
+
+    def paused_s(self) -> float:
+        """Seconds spent paused so far (overlapping pauses counted once)."""
+        return self._paused - max(0.0, self._paused_until - self._clock())
 
     def reserve(self, now: float) -> float:
         """Take the next free slot at or after ``now``; return the seconds to wait for it.
@@ -126,6 +137,7 @@ class RateLimiter:
         then the next at the normal spacing.
         """
         if until > self._paused_until:
+            self._paused += max(0.0, until - max(self._clock(), self._paused_until))
             self._paused_until = until
             self._tat = max(self._tat, until + (self._burst - 1) * self._interval)
             self._changed()

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bulkremove.limiter import shown_rate
 from bulkremove.logs import get_logger
 
 if TYPE_CHECKING:
@@ -25,6 +26,25 @@ if TYPE_CHECKING:
 
 WINDOW_S = 10.0
 """Ids per second are measured over this many recent seconds."""
+
+RETRIED = {
+    "ThrottledError": "throttled",
+    "ServerError": "server_errors",
+    "BadAnswerError": "server_errors",
+    "RequestTimeoutError": "timeouts",
+    "CannotConnectError": "connection_errors",
+    "ConnectionLostError": "connection_errors",
+}
+"""The engine's error classes under the names progress shows them by."""
+
+
+def retried(errors: Mapping[str, int]) -> dict[str, int]:
+    """Failed requests as ``throttled``, ``server_errors``, ``timeouts``, ``connection_errors``."""
+    counts = dict.fromkeys(("throttled", "server_errors", "timeouts", "connection_errors"), 0)
+    for name, count in errors.items():
+        if name in RETRIED:
+            counts[RETRIED[name]] += count
+    return counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +66,8 @@ class Progress:
     """Seconds left at the recent pace; None while nothing is being answered."""
     errors: Mapping[str, int] = field(default_factory=dict)
     """Requests that failed, by error class."""
+    paused_s: float = 0.0
+    """Seconds sending was paused at the server's wish (Retry-After)."""
     final: bool = False
     ending: str = "finished"
     """How the run ended, in a final sample: a journal state (``interrupted``, ``aborted``)."""
@@ -54,6 +76,27 @@ class Progress:
     def done(self) -> int:
         """Records with a final state for this run."""
         return self.removed + self.not_found + self.failed + (self.in_call if self.final else 0)
+
+    @property
+    def percent(self) -> float:
+        """Share of the records done, in percent."""
+        return 100.0 * self.done / self.total if self.total else 100.0
+
+    @property
+    def throttled(self) -> int:
+        return retried(self.errors)["throttled"]
+
+    @property
+    def server_errors(self) -> int:
+        return retried(self.errors)["server_errors"]
+
+    @property
+    def timeouts(self) -> int:
+        return retried(self.errors)["timeouts"]
+
+    @property
+    def connection_errors(self) -> int:
+        return retried(self.errors)["connection_errors"]
 
     def fields(self) -> dict[str, Any]:
         """The figures as log keys."""
@@ -65,10 +108,12 @@ class Progress:
             "pending": self.pending,
             "total": self.total,
             "requests": self.requests,
-            "rate": None if self.rate is None else round(self.rate, 3),
+            "rate": None if self.rate is None else shown_rate(self.rate),
             "ids_per_s": round(self.ids_per_s, 1),
             "elapsed_s": round(self.elapsed_s, 1),
             "eta_s": None if self.eta_s is None else round(self.eta_s, 1),
+            **retried(self.errors),
+            "paused_s": round(self.paused_s, 1),
         }
 
 
@@ -110,6 +155,7 @@ class ProgressMeter:
         requests: int,
         rate: float | None,
         errors: Mapping[str, int] | None = None,
+        paused_s: float = 0.0,
         final: bool = False,
         pending: int | None = None,
     ) -> Progress:
@@ -139,6 +185,7 @@ class ProgressMeter:
             elapsed_s=now - self._started,
             eta_s=eta,
             errors=dict(errors or {}),
+            paused_s=paused_s,
             final=final,
         )
 

@@ -51,6 +51,7 @@ def _sample(
         requests=engine.stats.requests,
         rate=engine.rate,
         errors=engine.stats.by_error,
+        paused_s=engine.paused_s,
         final=final,
         pending=pending,
     )

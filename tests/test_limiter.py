@@ -260,3 +260,17 @@ async def test_real_clock_and_sleep_space_acquirers() -> None:
             tg.start_soon(worker)
     assert len(times) == 10
     assert times[-1] - start >= 9 / 2000 - 1e-3
+
+
+def test_time_paused_counts_overlapping_pauses_once_and_only_what_has_passed() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(5.0, clock=clock)
+    assert limiter.paused_s() == 0.0
+    limiter.pause_until(clock.now + 2.0)
+    clock.now += 1.0
+    assert limiter.paused_s() == 1.0, "half of the pause has passed"
+    limiter.pause_until(clock.now + 3.0)  # overlaps the first: 4 s paused in all
+    clock.now += 10.0
+    assert limiter.paused_s() == 4.0
+    limiter.pause_until(clock.now - 1.0)  # already over: nothing
+    assert limiter.paused_s() == 4.0

@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
-from bulkremove.cli.output import fail, say
+from bulkremove.cli.output import configure_logs, fail, json_logs, warn
 from bulkremove.cli.parser import build_parser
 from bulkremove.errors import EmptyInputError, FatalApiError
 from bulkremove.exits import (
@@ -37,6 +37,8 @@ __all__ = ["build_parser", "console", "main"]
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "log_format", None) == "json":
+        configure_logs("json", "info")  # refusals before the settings are read are events too
     try:
         code: int = args.handler(args)
         sys.stdout.flush()  # a closed pipe shows here, not as a warning at exit
@@ -47,17 +49,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, BrokenPipeError):
             return _closed_pipe()
         code = exit_code_for_error(exc)
-        if args.debug:
+        trace = {}
+        if args.debug and json_logs():
+            trace["traceback"] = "".join(traceback.format_exception(group))
+        elif args.debug:
             traceback.print_exception(group)
         if code == EXIT_INTERNAL:
             hint = "" if args.debug else "; run with --debug for the traceback"
-            fail(f"internal error: {type(exc).__name__}: {exc}{hint}")
+            fail(f"internal error: {type(exc).__name__}: {exc}{hint}", code, **trace)
         elif isinstance(exc, FatalApiError):
-            fail(f"aborted: {exc}")
+            fail(f"aborted: {exc}", code, **trace)
         elif isinstance(exc, EmptyInputError):
-            say([f"bulkremove: warning: {exc}"])
+            warn(str(exc))
         else:
-            fail(str(exc))
+            fail(str(exc), code, **trace)
         return code
     return code
 

@@ -25,9 +25,10 @@ def demo_command(args: argparse.Namespace) -> int:
     configure_logs(args.log_format or "console", level)
     sinks = progress_sinks(Settings())
     result = anyio.run(lambda: run_demo(records=args.records, directory=args.dir, progress=sinks))
-    say(summary_lines(result.report, result.failed_reason))
+    say(summary_lines(result.report, result.failed_reason), event="summary")
     write_json(result.report, "-")
-    say(closing_lines(result.report, str(Path(args.dir) / IDS_FILE), DEMO_CAMPAIGN))
+    closing = closing_lines(result.report, str(Path(args.dir) / IDS_FILE), DEMO_CAMPAIGN)
+    say(closing, event="demo_finished")
     return result.exit_code
 
 

@@ -1,4 +1,8 @@
-"""What the terminal shows: lines for people on stderr, JSON documents, log set-up."""
+"""What the terminal shows: lines for people on stderr, JSON documents, log set-up.
+
+With JSON logs, the lines for people become log events too (``plan``, ``summary``, ``warning``,
+``error``, ...), so that every line on stderr is a JSON object.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +13,44 @@ from typing import Any, TextIO, cast
 import orjson
 
 from bulkremove.files import write_atomically
-from bulkremove.logs import configure
+from bulkremove.logs import configure, get_logger
 from bulkremove.progress import CurrentStderr
 
+_format = {"log": "console"}
+"""The log format in force: with ``json``, lines for people go out as events."""
 
-def say(lines: Iterable[str]) -> None:
-    """Print lines for people on stderr (stdout is kept for data)."""
+
+def json_logs() -> bool:
+    """Whether logs, and so every line for people, are JSON lines."""
+    return _format["log"] == "json"
+
+
+def say(lines: Iterable[str], *, event: str = "message", **fields: Any) -> None:
+    """Print lines for people on stderr (stdout is kept for data); with JSON logs, one
+    ``event`` with the lines and ``fields``."""
+    if json_logs():
+        get_logger("cli").info(event, lines=list(lines), **fields)
+        return
     for line in lines:
         print(line, file=sys.stderr)
 
 
-def fail(message: str) -> None:
-    print(f"bulkremove: error: {message}", file=sys.stderr)
+def warn(message: str) -> None:
+    if json_logs():
+        get_logger("cli").warning("warning", message=message)
+    else:
+        print(f"bulkremove: warning: {message}", file=sys.stderr)
+
+
+def fail(message: str, exit_code: int, **fields: Any) -> None:
+    if json_logs():
+        get_logger("cli").error("error", message=message, exit_code=exit_code, **fields)
+    else:
+        print(f"bulkremove: error: {message}", file=sys.stderr)
 
 
 def configure_logs(log_format: str, level: str) -> None:
+    _format["log"] = log_format
     # Through CurrentStderr, so that log lines go above the live display while it is shown.
     configure(log_format, level, stream=cast(TextIO, CurrentStderr()))
 

@@ -27,7 +27,7 @@ def confirmer(settings: Settings) -> Callable[[Plan], bool]:
                 "there is no terminal to ask on; pass --yes (or set assume_yes = true in the "
                 "config of a scheduled job); nothing sent"
             )
-        say(plan.lines())
+        say(plan.lines(), event="plan", **plan.as_dict())
         return ask(plan.question())
 
     return confirm

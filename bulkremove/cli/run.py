@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from bulkremove.cli.output import configure_logs, fail, say, write_json
+from bulkremove.cli.output import configure_logs, fail, json_logs, say, warn, write_json
 from bulkremove.cli.question import confirmer
 from bulkremove.errors import UsageError
 from bulkremove.exits import EXIT_OK
@@ -39,7 +39,8 @@ def run_command(args: argparse.Namespace) -> int:
         flags["log_level"] = "debug"
     settings, warnings = load_settings(flags, os.environ, args.config, stored=stored)
     configure_logs(settings.log_format, settings.log_level)
-    say(f"bulkremove: warning: {warning}" for warning in warnings)
+    for warning in warnings:
+        warn(warning)
     remover = BulkRemover(
         settings,
         confirm=confirmer(settings),
@@ -58,17 +59,18 @@ def run_command(args: argparse.Namespace) -> int:
     outcome = anyio.run(go)
     if isinstance(outcome, Plan):
         return _dry_run_done(outcome, args.report, settings.durable)
-    say(summary_lines(outcome.report, outcome.failed_reason))
+    lines = summary_lines(outcome.report, outcome.failed_reason)
+    say(lines, event="summary", journal=outcome.report["journal"])
     if args.report:
         write_json(outcome.report, args.report, durable=settings.durable)
     if outcome.error:
-        fail(outcome.error)
+        fail(outcome.error, int(outcome.exit_code))
     return int(outcome.exit_code)
 
 
 def progress_sinks(settings: Settings) -> list[ProgressSink]:
     """The live display on a terminal, else progress events every ``progress_interval``."""
-    if sys.stderr.isatty():
+    if sys.stderr.isatty() and not json_logs():  # JSON logs get progress events
         from bulkremove.display import LiveDisplay
 
         return [LiveDisplay()]
@@ -76,16 +78,15 @@ def progress_sinks(settings: Settings) -> list[ProgressSink]:
 
 
 def _dry_run_done(plan: Plan, report: str | None, durable: bool) -> int:
-    say(plan.lines())
+    say(plan.lines(), event="plan", **plan.as_dict())
     if plan.resumed:
-        say(["dry run: nothing sent; the journal is unchanged"])
+        done = "dry run: nothing sent; the journal is unchanged"
     else:
-        say(
-            [
-                "dry run: nothing sent; the journal is kept, marked dry_run: "
-                f"bulkremove run --resume {plan.journal} sends this plan"
-            ]
+        done = (
+            "dry run: nothing sent; the journal is kept, marked dry_run: "
+            f"bulkremove run --resume {plan.journal} sends this plan"
         )
+    say([done], event="dry_run", journal=plan.journal)
     if report:
         write_json({"dry_run": True, "plan": plan.as_dict()}, report, durable=durable)
     return EXIT_OK

@@ -123,6 +123,11 @@ class Engine:
         """The sending rate in force, requests per second; None when unlimited."""
         return self._limiter.rate
 
+    @property
+    def paused_s(self) -> float:
+        """Seconds sending has been paused at the server's wish (Retry-After)."""
+        return self._limiter.paused_s()
+
     def stop(self) -> None:
         """Stop handing out batches; requests in flight go on to their answers.
 

@@ -42,7 +42,7 @@ from bulkremove.errors import (
     UrlTooLongError,
 )
 from bulkremove.journal import OutcomeGroup
-from bulkremove.limiter import RateLimiter
+from bulkremove.limiter import RateLimiter, shown_rate
 from bulkremove.logs import get_logger
 from bulkremove.pacing import AdaptiveRate
 
@@ -261,7 +261,7 @@ class BatchSending:
         self._stats.rate = rate
         # Decreases matter to an operator; the steady climb back is detail.
         level = self._log.debug if old is not None and rate > old else self._log.info
-        level("rate_changed", old=round(old or 0.0, 3), new=round(rate, 3), reason=reason)
+        level("rate_changed", old=shown_rate(old or 0.0), new=shown_rate(rate), reason=reason)
 
     def _count(self, exc: Exception) -> None:
         by_error = self._stats.by_error
