@@ -100,7 +100,17 @@ def env_asking(**extra: str) -> dict[str, str]:
 
 
 def bulkremove(
-    args: Sequence[str],
+    args: Sequence[str], *, cwd: Path, **options: Any
+) -> subprocess.CompletedProcess[str]:
+    """Run ``bulkremove ARGS`` as a user would; returns its exit code and output.
+
+    ``options`` as for :func:`run_process` (``environ``, ``stdin``, ``timeout``, ``preexec_fn``).
+    """
+    return run_process([sys.executable, "-m", "bulkremove", *args], cwd=cwd, **options)
+
+
+def run_process(
+    argv: Sequence[str],
     *,
     cwd: Path,
     environ: dict[str, str] | None = None,
@@ -108,12 +118,12 @@ def bulkremove(
     timeout: float = 60,
     preexec_fn: Callable[[], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``bulkremove ARGS`` as a user would; returns its exit code and output.
+    """Run ``argv`` to its end in :func:`env` (or ``environ``); its exit code and output.
 
-    ``preexec_fn`` runs in the child before ``bulkremove`` starts (to set resource limits).
+    ``preexec_fn`` runs in the child before ``argv`` starts (to set resource limits).
     """
     return subprocess.run(
-        [sys.executable, "-m", "bulkremove", *args],
+        argv,
         cwd=cwd,
         env=environ if environ is not None else env(),
         input=stdin,

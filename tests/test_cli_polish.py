@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from e2e import bulkremove, env, run_cli, sandbox, write_ids
+from e2e import bulkremove, env, run_cli, run_process, sandbox, write_ids
 
 import bulkremove as package
 
@@ -90,15 +90,7 @@ def test_an_unexpected_exception_is_one_line_and_exit_1(tmp_path: Path) -> None:
         assert made.returncode == 0, made.stderr
 
     def faulty(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-c", FAULTY, *args],
-            cwd=tmp_path,
-            env=env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return run_process([sys.executable, "-c", FAULTY, *args], cwd=tmp_path)
 
     broken = faulty("report", "j.sqlite")
     assert broken.returncode == 1

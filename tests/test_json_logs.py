@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from e2e import run_args, run_cli, sandbox, write_ids
+from e2e import bulkremove, run_args, run_cli, sandbox, write_ids
 from test_cli_tty import finish, spawn
 
 
@@ -65,3 +65,11 @@ def test_on_a_terminal_json_logs_draw_no_display(tmp_path: Path) -> None:
     assert code == 0, "\n".join(screen)
     names = [e["event"] for e in events("\n".join(line for line in screen if line.strip()))]
     assert "progress" in names and "summary" in names
+
+
+def test_the_demo_with_json_logs_logs_only_json(tmp_path: Path) -> None:
+    done = bulkremove(["demo", "--records", "100", "--log-format", "json"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    closing = events(done.stderr)[-1]
+    assert closing["event"] == "demo_finished"
+    assert closing["lines"][1].startswith("next: bulkremove sandbox --port 8080 & ")

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from e2e import bulkremove, env, sandbox, write_ids
+from e2e import bulkremove, run_process, sandbox, write_ids
 
 DOC = Path(__file__).parent.parent / "docs" / "scheduling.md"
 FAST_CALLS = [
@@ -71,15 +70,8 @@ def test_the_nightly_script_retries_what_the_last_real_run_left_not_a_dry_run(
         ids = write_ids(tmp_path / "later.txt", [50])
         dry = bulkremove([*night, "--input", str(ids), "--dry-run"], cwd=tmp_path)
         assert dry.returncode == 0, dry.stderr
-        tonight = subprocess.run(
-            ["sh", "-c", nightly_script(tmp_path, tool, config, export)],
-            cwd=tmp_path,
-            env=env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        script = nightly_script(tmp_path, tool, config, export)
+        tonight = run_process(["sh", "-c", script], cwd=tmp_path)
         assert tonight.returncode == 4, tonight.stderr  # 4 and 5 are still in their call
     runs = json.loads(bulkremove(["runs", "runs", "--json"], cwd=tmp_path).stdout)
     assert [run["state"] for run in runs][:2] == ["finished", "dry_run"]
