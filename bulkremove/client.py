@@ -140,11 +140,49 @@ class Client:
         if self._session is None:
             raise RuntimeError("Client used outside 'async with'")
         url = self.url(campaign, ids)
+        status, body, retry_after = await self._exchange("DELETE", url)
+        if status == 200 or status == 207:
+            try:
+                return read_outcomes(body, ids)
+            except BadAnswerError as exc:
+                exc.status = status  # the parser sees only the body
+                raise
+        if status == 404:
+            answered = read_not_found(body, ids)
+            if answered is not None:
+                return answered
+        if status == 404:
+            raise self._not_found("DELETE", url, body)
+        raise self._error(status, body, retry_after)
+
+    async def get(self, target: str, *, absent: bool = False) -> bytes | None:
+        """GET ``target`` (an encoded path and query below the API root): a 200's body.
+
+        With ``absent`` a 404 is None (the object asked for is not there); else it is the
+        CampaignNotFoundError a DELETE's 404 is. Other answers map as a DELETE's do. A GET
+        changes nothing, so any try of it may be repeated.
+        """
+        url = self._origin.join(yarl.URL(f"{self._base_path.rstrip('/')}/{target}", encoded=True))
+        status, body, retry_after = await self._exchange("GET", url)
+        if status == 200:
+            return body
+        if status == 404:
+            if absent:
+                return None
+            raise self._not_found("GET", url, body)
+        raise self._error(status, body, retry_after)
+
+    async def _exchange(self, method: str, url: yarl.URL) -> tuple[int, bytes, str | None]:
+        """Send one request: its status, body and Retry-After, or the mapped error."""
+        if self._session is None:
+            raise RuntimeError("Client used outside 'async with'")
         try:
-            async with self._session.delete(url, allow_redirects=False) as response:
-                status = response.status
-                body = await self._read_body(response)
-                retry_after = response.headers.get("Retry-After")
+            async with self._session.request(method, url, allow_redirects=False) as response:
+                return (
+                    response.status,
+                    await self._read_body(response),
+                    response.headers.get("Retry-After"),
+                )
         except ApiError:
             raise
         except aiohttp.ClientConnectorCertificateError as exc:
@@ -171,19 +209,6 @@ class Client:
                 f"connection lost before the answer: {type(exc).__name__}: {exc}",
                 answer_lost=True,
             ) from None
-        if status == 200 or status == 207:
-            try:
-                return read_outcomes(body, ids)
-            except BadAnswerError as exc:
-                exc.status = status  # the parser sees only the body
-                raise
-        if status == 404:
-            answered = read_not_found(body, ids)
-            if answered is not None:
-                return answered
-        if status == 404:
-            raise self._not_found(url, body)
-        raise self._error(status, body, retry_after)
 
     async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
         """The body, refused past ``max_body_bytes`` without reading the rest."""
@@ -206,11 +231,11 @@ class Client:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _not_found(self, url: yarl.URL, body: bytes) -> CampaignNotFoundError:
+    def _not_found(self, method: str, url: yarl.URL, body: bytes) -> CampaignNotFoundError:
         """A 404 naming the URL (not its ids); a base URL short of ``/api`` is the likely slip."""
         sent = url.with_query(None)
         error = CampaignNotFoundError(
-            f"{error_message(404, body)} (DELETE {sent})", status=404, body=body
+            f"{error_message(404, body)} ({method} {sent})", status=404, body=body
         )
         if not self._base_path.rstrip("/").endswith("/api"):
             root = str(self._base).rstrip("/") + "/api"

@@ -8,6 +8,7 @@ An exception means that a whole request, or the run itself, is in trouble::
     │   ├── ConfigError            a setting is invalid: names the key and where it came from
     │   ├── InputError             an input line is invalid: names the file and the line
     │   ├── RefusedError           a safety rail said no: max_delete, no confirmation
+    │   │   └── UnsettledError     a selection's listing passes never agreed
     │   └── EmptyInputError        the input held no ids (exit 6, unless allow_empty)
     ├── JournalError               the journal cannot be used (corrupt, foreign, locked)
     └── ApiError                   a request did not give a usable per-record answer
@@ -16,7 +17,9 @@ An exception means that a whole request, or the run itself, is in trouble::
         │   ├── PermissionDeniedError   403: the API user lacks permission for the method
         │   ├── CampaignNotFoundError   404: unknown campaign (or URI)
         │   ├── TlsError                certificate or handshake failure
-        │   └── ServerDownError         no connection could be made for a while: the server is down
+        │   ├── ServerDownError         no connection could be made for a while: the server is down
+        │   ├── ListingFailedError      a listing GET kept failing: the selection is not read
+        │   └── ListingRefusedError     a listing GET was refused (400 ...): filters or campaign
         ├── TransientApiError      retry the whole batch later, with backoff
         │   ├── ThrottledError          429 (carries Retry-After)
         │   ├── ServerError             5xx (carries Retry-After when given), or 408
@@ -61,6 +64,10 @@ class RefusedError(UsageError):
 
 class EmptyInputError(UsageError):
     """The input held no ids, and ``allow_empty`` is off: an empty export is an incident."""
+
+
+class UnsettledError(RefusedError):
+    """A selection's listing passes never agreed within the bound: nothing is removed."""
 
 
 class JournalError(BulkRemoveError):
@@ -117,6 +124,19 @@ class ServerDownError(FatalApiError):
 
     hint = "check base_url and that the server is up"
     resumable = True
+
+
+class ListingFailedError(FatalApiError):
+    """A GET of a selection's listing kept failing (its tries or time ran out)."""
+
+    hint = "the listing is kept in the journal, page by page"
+    resumable = True
+
+
+class ListingRefusedError(FatalApiError):
+    """A GET of a listing got an answer no retry can change (a 400, a 414, ...)."""
+
+    hint = "check the filters (--where) and the campaign"
 
 
 class TransientApiError(ApiError):

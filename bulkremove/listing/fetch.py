@@ -1,0 +1,180 @@
+"""Reading records through the API's GETs, under the same rules as the DELETEs.
+
+Every GET waits on a rate limiter (``rate``, ``rate_burst``; lowered on 429, 503 and time-outs
+when ``adaptive``), and a transient failure (429, 5xx, time-out, refused or dropped connection,
+a body that cannot be read) is tried again after a backoff or the server's ``Retry-After``
+(which pauses every request), up to ``max_attempts`` tries within ``batch_retry_timeout``. A GET
+changes nothing, so repeating one is always safe. Then:
+
+- tries used up: :class:`~bulkremove.errors.ListingFailedError` (exit 3, resumable);
+- connections refused for a while with no answer between: ServerDownError (exit 3);
+- 401, 403, 404 (unknown campaign), TLS: the client's fatal errors, as for a DELETE;
+- any other answer (400, 414, ...): :class:`~bulkremove.errors.ListingRefusedError`.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol, TypeVar
+
+import anyio
+
+from bulkremove.backoff import Backoff, retry_after_delay
+from bulkremove.engine.reach import Reach
+from bulkremove.engine.send import retry_window
+from bulkremove.errors import (
+    BatchRejectedError,
+    CannotConnectError,
+    ListingFailedError,
+    ListingRefusedError,
+    RequestTimeoutError,
+    ThrottledError,
+    TransientApiError,
+    UrlTooLongError,
+)
+from bulkremove.limiter import RateLimiter
+from bulkremove.listing.filters import Filters
+from bulkremove.listing.pages import ListingPage, page_target, read_one, read_page, record_target
+from bulkremove.listing.records import CUSTOMERS, ListedRecord, Target
+from bulkremove.logs import get_logger
+from bulkremove.pacing import AdaptiveRate
+from bulkremove.settings import Settings
+
+T = TypeVar("T")
+
+
+class Getter(Protocol):
+    """Sends one GET; :class:`bulkremove.client.Client` is one."""
+
+    async def get(self, target: str, *, absent: bool = False) -> bytes | None:
+        """A 200's body; None for a 404 when ``absent``; else an ApiError."""
+        ...
+
+
+class Lister:
+    """Lists records of campaigns through ``getter``. Use from one task at a time.
+
+    ``requests`` counts the GETs sent, ``errors`` the failed ones by error class. ``clock``,
+    ``sleep`` and ``rng`` are injected so tests run on a fake clock.
+    """
+
+    def __init__(
+        self,
+        getter: Getter,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._getter = getter
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._limiter = RateLimiter(settings.rate, settings.rate_burst, clock=clock, sleep=sleep)
+        floor = min(settings.min_rate, settings.rate)
+        self._pacer = AdaptiveRate(settings.rate, floor) if settings.adaptive else None
+        self._backoff = Backoff(settings.retry_initial, settings.retry_max)
+        self._max_attempts = settings.max_attempts
+        self._max_retry_after = settings.max_retry_after
+        self._window = retry_window(settings)
+        self._reach = Reach(settings.max_attempts)
+        self._log = get_logger("listing")
+        self.requests = 0
+        self.errors: dict[str, int] = {}
+
+    async def page(
+        self, target: Target, campaign: str, filters: Filters | None, offset: int
+    ) -> ListingPage:
+        """The page of ``campaign``'s records matching ``filters`` at ``offset``."""
+        url = page_target(target, campaign, filters, offset)
+        return await self._get(url, lambda body: read_page(_present(body), target, offset))
+
+    async def pages(
+        self, target: Target, campaign: str, filters: Filters | None, offset: int = 0
+    ) -> AsyncIterator[ListingPage]:
+        """One pass over the matching records from ``offset``: pages until the count is reached
+        (as the latest page gives it) or a page comes back empty."""
+        while True:
+            page = await self.page(target, campaign, filters, offset)
+            yield page
+            if page.last:
+                return
+            offset = page.next_offset
+
+    async def record(self, campaign: str, customer_id: int) -> ListedRecord | None:
+        """The CRM record of ``customer_id`` in ``campaign``, or None when the API answers 404.
+
+        A 404 also answers for an unknown campaign: list the campaign once (:meth:`page`) to
+        tell the two apart.
+        """
+        url = record_target(campaign, customer_id)
+
+        def read(body: bytes | None) -> ListedRecord | None:
+            return None if body is None else read_one(body, CUSTOMERS)
+
+        return await self._get(url, read, absent=True)
+
+    async def _get(self, url: str, read: Callable[[bytes | None], T], *, absent: bool = False) -> T:
+        """GET ``url`` until ``read`` takes its answer, retrying as the module says."""
+        attempt = 0
+        first = self._clock()
+        while True:
+            attempt += 1
+            await self._limiter.acquire()
+            self.requests += 1
+            try:
+                return self._answered(read(await self._getter.get(url, absent=absent)))
+            except TransientApiError as exc:
+                self._count(exc)
+                if isinstance(exc, ThrottledError | RequestTimeoutError) or exc.status == 503:
+                    self._congestion()
+                if not isinstance(exc, CannotConnectError):
+                    self._reach.answered()
+                elif down := self._reach.refused(self._clock(), exc):
+                    raise down from None
+                delay = retry_after_delay(
+                    exc.retry_after, self._backoff.delay(attempt, self._rng), self._max_retry_after
+                )
+                spent = self._clock() - first
+                if attempt >= self._max_attempts or spent + delay > self._window:
+                    raise ListingFailedError(
+                        f"GET {url.partition('?')[0]} gave up after {attempt} tries in "
+                        f"{spent:.0f} s: {exc}",
+                        status=exc.status,
+                    ) from None
+                if exc.retry_after is not None:
+                    self._limiter.pause_until(self._clock() + delay)
+                self._log.debug("listing_retry", attempt=attempt, delay_s=round(delay, 3))
+                await self._sleep(delay)
+            except (UrlTooLongError, BatchRejectedError) as exc:
+                self._count(exc)
+                raise ListingRefusedError(
+                    f"GET {url.partition('?')[0]} refused: {exc}", status=exc.status, body=exc.body
+                ) from None
+
+    def _answered(self, value: T) -> T:
+        self._reach.answered()
+        if self._pacer is not None and self._pacer.throttled:
+            rate = self._pacer.on_success(self._clock())
+            if rate is not None:
+                self._limiter.set_rate(rate)
+        return value
+
+    def _congestion(self) -> None:
+        if self._pacer is not None:
+            rate = self._pacer.on_congestion(self._clock())
+            if rate is not None:
+                self._limiter.set_rate(rate)
+            self._limiter.set_burst(1)
+
+    def _count(self, exc: Exception) -> None:
+        name = type(exc).__name__
+        self.errors[name] = self.errors.get(name, 0) + 1
+
+
+def _present(body: bytes | None) -> bytes:
+    assert body is not None  # asked without ``absent``: a 404 raised instead
+    return body
