@@ -2,7 +2,8 @@
 
 The parts each own one concern of the one connection: removed runs
 (:mod:`~bulkremove.journal.spans`), the intake of ingested ids (:mod:`~bulkremove.journal.intake`),
-outcomes (:mod:`~bulkremove.journal.outcomes`) and reads (:mod:`~bulkremove.journal.reads`).
+outcomes (:mod:`~bulkremove.journal.outcomes`), reads (:mod:`~bulkremove.journal.reads`) and
+verifications (:mod:`~bulkremove.journal.verified`).
 
 Durability: WAL with ``synchronous=NORMAL``. A committed transaction is in the WAL file when the
 commit returns, so it survives the process being killed (even SIGKILL); only an OS crash or power
@@ -34,9 +35,10 @@ from bulkremove.journal.schema import (
     create_schema,
     journal_mode,
 )
+from bulkremove.journal.verified import Verifications
 
 
-class Journal(Intake, Outcomes, Reads):
+class Journal(Intake, Outcomes, Reads, Verifications):
     """An open journal file. Synchronous; use from one thread at a time."""
 
     @classmethod

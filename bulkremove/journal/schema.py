@@ -13,6 +13,8 @@ Readable from the ``sqlite3`` shell::
              lo, hi, at, n)                         -- a removed run not yet folded
     records_view                                    -- records as they stand: names, ISO times,
                                                     -- record ids, removed runs applied
+    disagreements(campaign, key, state, api, at)    -- the last verification's findings: the key
+                                                    -- as people read it, what the API said
 
 ``records`` stores the campaign as a small key into ``campaigns`` and the state as a code, so a row
 of a pending record takes about 20 bytes (10,000,000 rows: about 200 MB). The primary key is how
@@ -25,6 +27,10 @@ attempt removed the record; ``detail`` is the last unexpected answer or reason, 
 Record ids: an answer's ``{customer id: record id}`` is one row of ``removals`` (as JSON), and
 ``records.removal`` points each record to it. A ``removals`` row with a range (``lo``..``hi``)
 is a removed run, see :mod:`bulkremove.journal.spans`.
+
+Verification (``bulkremove verify``) leaves the records alone: it writes its figures into the meta
+key ``verified`` and the records the API contradicts into ``disagreements`` (the journal's state,
+and what the API said, for people), replacing those of the verification before.
 
 Meta keys written when a journal is made: ``schema_version``, ``tool``, ``tool_version``,
 ``created_at`` and ``settings`` (the run's effective settings, never the password). Callers add
@@ -50,7 +56,7 @@ from bulkremove.journal.records import PENDING, STATES
 from bulkremove.journal.spans import RESOLVED, RESOLVED_FROM
 
 APPLICATION_ID = int.from_bytes(b"BRMJ", "big")
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 TOOL = "bulkremove"
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -94,6 +100,14 @@ CREATE TABLE records (
     detail           TEXT,
     removal          INTEGER REFERENCES removals (id),
     PRIMARY KEY (campaign_key, customer_id)
+) WITHOUT ROWID;
+CREATE TABLE disagreements (
+    campaign TEXT NOT NULL,
+    key      NOT NULL,
+    state    TEXT NOT NULL,
+    api      TEXT NOT NULL,
+    at       REAL NOT NULL,
+    PRIMARY KEY (campaign, key)
 ) WITHOUT ROWID;
 CREATE VIEW records_view AS
 SELECT c.campaign, r.customer_id, s.name AS state, {RESOLVED["record_id"]} AS record_id,
