@@ -8,12 +8,16 @@
     4    finished with records left in_call, failed or pending
     5    the journal failed after sending started: records may be removed that it does not show
     6    the input held no ids (nothing sent); allow_empty makes that a success
+    7    verify found disagreements: the API contradicts the journal (also a clean run with
+         ``--verify``)
     130  interrupted by SIGINT or SIGTERM
     141  the reader of stdout went away (``export ... | head``), as a shell's SIGPIPE
 
 An error is mapped from its class and from where it happened: before any request was sent, or
 after sending started. A journal error before sending is a refusal (2, nothing sent); after
 sending started it is 5, since records may have been removed that the journal does not show.
+A verification (``verify``, ``run --verify``) that cannot ask the API ends as a run would: 3 for
+a fatal answer or a server that stays down, 2 for a journal or settings it cannot use.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ EXIT_FATAL_API = 3
 EXIT_INCOMPLETE = 4
 EXIT_JOURNAL_FAILED = 5
 EXIT_EMPTY = 6
+EXIT_DISAGREE = 7
 EXIT_INTERRUPTED = 130
 EXIT_CLOSED_PIPE = 141
 

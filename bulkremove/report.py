@@ -11,6 +11,8 @@ from typing import Any
 from bulkremove.journal import Journal
 
 STATES = ("removed", "not_found", "in_call", "failed", "pending")
+SHOWN_DISAGREEMENTS = 100
+"""Disagreements a report lists; the journal's ``disagreements`` table holds them all."""
 
 
 def build_report(journal: Journal, path: str) -> dict[str, Any]:
@@ -36,7 +38,20 @@ def build_report(journal: Journal, path: str) -> dict[str, Any]:
         "requests": int(journal.get_meta("requests") or 0),
         "duration_s": round(float(journal.get_meta("duration_s") or 0.0), 3),
         "exit_code": journal.get_meta("exit_code"),
+        "verified": verified_section(journal),
     }
+
+
+def verified_section(journal: Journal) -> dict[str, Any] | None:
+    """The latest verification's figures and its first disagreements, or None if never verified."""
+    figures = journal.get_meta("verified")
+    if figures is None:
+        return None
+    shown = journal.disagreements(SHOWN_DISAGREEMENTS)
+    disagreements = [
+        dict(zip(("campaign", "key", "state", "api"), row, strict=True)) for row in shown
+    ]
+    return {**figures, "disagreements": disagreements}
 
 
 def summary_lines(report: dict[str, Any], failed_reason: str | None = None) -> list[str]:

@@ -246,6 +246,20 @@ class Settings:
         "do not ask before sending (needed without a terminal; config: assume_yes)",
         options=("-y", "--yes"),
     )
+    verify: bool = key(
+        False,
+        BOOL,
+        SAFETY,
+        "after the run, ask the API whether the journal is true of a sample of verify_sample "
+        "records (as bulkremove verify does)",
+    )
+    verify_sample: int = key(
+        1000,
+        int_in(1, 10**9),
+        SAFETY,
+        "records a sampled verification checks (run --verify, verify without --all)",
+        metavar="N",
+    )
     progress_interval: float = key(
         10.0,
         float_in(0.0, 86400.0, open_low=True),
