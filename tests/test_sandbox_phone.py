@@ -73,7 +73,7 @@ async def phone_delete(
 
 def test_record_ids_count_up_skipping_given_ones_and_defaults_fill_in() -> None:
     items = [{"customer_id": 5}, {"customer_id": 6, "record_id": 2}, {"customer_id": 7}]
-    records = parse_records(items, "customer_id", now=0.0, taken=())
+    records = parse_records(items, "customer_id", now=0.0)
     assert [(r.record_id, r.key) for r in records] == [(1, 5), (2, 6), (3, 7)]
     first = records[0]
     assert (first.system_status, first.status_id, first.create_date) == (
@@ -94,7 +94,7 @@ def test_dates_are_written_out_and_calls_count_from_now() -> None:
         {"phone_number": "1", "create_date": "2025-03-01", "call_date": "2025-03-02 10:30"},
         {"phone_number": "1", "call": 5, "status_id": 3},
     ]
-    first, second = parse_records(items, "phone_number", now=100.0, taken=())
+    first, second = parse_records(items, "phone_number", now=100.0)
     assert first.create_date == "2025-03-01 00:00:00"
     assert first.call_date == "2025-03-02 10:30:00"
     assert (second.call_end, second.status_id) == (105.0, "3")
@@ -133,12 +133,12 @@ def test_bad_records_are_refused_saying_which_and_what(
     items: object, target: str, problem: str
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(problem)):
-        parse_records(items, target, now=0.0, taken=())
+        parse_records(items, target, now=0.0)
 
 
 def test_listing_only_keys_are_ignored_so_a_listed_record_can_be_posted_back() -> None:
     listed = {"customer_id": 4, "status": "Status 1", "agent_name": None, "last_note": None}
-    (record,) = parse_records([listed], "customer_id", now=0.0, taken=())
+    (record,) = parse_records([listed], "customer_id", now=0.0)
     assert record.key == 4
 
 
