@@ -8,7 +8,9 @@
 - **consent**: ``confirm``, when given, is asked with the plan and may say no.
 - **execute**: the engine sends, in one task group with the signal watcher and the progress feed.
 - **report**: the journal's counts give the report and the exit code (:mod:`bulkremove.exits`);
-  the metrics file, when set, is written at the end, also for a run that failed.
+  the metrics file, when set, is written at the end, also for a run that failed. With ``verify``
+  a finished run is then verified (:func:`bulkremove.verify.job.verify_after_run`), which may
+  change a clean run's exit code.
 
 A refusal in the first three stages raises :class:`~bulkremove.errors.UsageError` (the new
 journal removed); a fatal API answer during execute is not raised but reported (exit code 3).
@@ -19,6 +21,7 @@ the demo.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import inspect
 import os
@@ -56,6 +59,8 @@ from bulkremove.resume import resume_settings
 from bulkremove.settings import Settings
 from bulkremove.signals import Interrupt, watch_signals
 from bulkremove.tally import Tally, TallyingStore
+from bulkremove.verify import Verification
+from bulkremove.verify.job import verify_after_run
 
 if TYPE_CHECKING:
     from bulkremove.client import Client
@@ -86,6 +91,8 @@ class JobResult:
     """Why the run was aborted (exit code 3), with what to do about it; one line for people."""
     failed_reason: str | None = None
     """The reason one of the ``failed`` records gives (its journal ``detail``), shortened."""
+    verification: Verification | None = None
+    """What ``verify`` found at the end of the run, when it was asked for and could be made."""
 
     @property
     def ok(self) -> bool:
@@ -145,6 +152,13 @@ async def run(
         result = await execute(
             prepared, client=client, handle_signals=handle_signals, progress=sinks
         )
+        if settings.verify and result.report["state"] == "finished":
+            after = await verify_after_run(settings, str(prepared.path), result.exit_code)
+            result.report.update(exit_code=after.exit_code, verified=after.section)
+            error = result.error or after.error
+            result = dataclasses.replace(
+                result, exit_code=after.exit_code, verification=after.verification, error=error
+            )
     except (Exception, KeyboardInterrupt) as exc:
         if metrics is not None:
             metrics.write(records={}, exit_code=exit_code_for_error(exc))

@@ -3,7 +3,7 @@ what a verification writes into a real journal (the API is a scripted source).""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -12,10 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bulkremove.errors import CampaignNotFoundError, JournalError
+from bulkremove.errors import AuthenticationError, CampaignNotFoundError, JournalError
 from bulkremove.exits import EXIT_DISAGREE, EXIT_OK
 from bulkremove.journal import Journal, OutcomeGroup, State
 from bulkremove.report import build_report
+from bulkremove.settings import Settings
+from bulkremove.verify.job import verify_after_run
 from bulkremove.verify.kinds import CUSTOMER_ID, checking_for
 from bulkremove.verify.proof import Verification, record, verify
 from bulkremove.verify.rules import ABSENT, DECIDED, Finding, Seen, expects_present
@@ -146,7 +148,7 @@ def test_another_seed_draws_another_sample() -> None:
 def test_pick_takes_exactly_the_items_at_the_positions(wanted: list[int]) -> None:
     wanted.sort()
     items = [f"item {i}" for i in range(200)]
-    assert list(pick(iter(items), wanted)) == [items[i] for i in wanted]
+    assert pick(iter(items), wanted) == [items[i] for i in wanted]
 
 
 # --- the way of asking ------------------------------------------------------------------------
@@ -272,3 +274,40 @@ def test_figures_say_how_the_sample_was_drawn() -> None:
         "asked by: 00001 one GET per record",
         "not checked: 3 pending records (never answered)",
     ]
+
+
+# --- run --verify -----------------------------------------------------------------------------
+
+
+def contradicting() -> ScriptedApi:
+    return ScriptedApi({"00001": {1}, "00002": set()})
+
+
+class Refusing(ScriptedApi):
+    async def count(self, campaign: str, target: str) -> int:
+        raise AuthenticationError("bad credentials", status=401)
+
+    async def listing(self, campaign: str, target: str) -> AsyncIterator[Sequence[Listed]]:
+        raise AuthenticationError("bad credentials", status=401)
+        yield []
+
+
+@pytest.mark.parametrize(
+    ("api", "run_code", "code"),
+    [(truthful, 0, 0), (truthful, 4, 4), (contradicting, 0, 7), (contradicting, 4, 4),
+     (lambda: Refusing({}), 0, 3), (lambda: Refusing({}), 4, 4)],
+)  # fmt: skip
+async def test_a_run_keeps_its_code_unless_it_was_clean(
+    journal: Journal, api: Callable[[], ScriptedApi], run_code: int, code: int
+) -> None:
+    path = str(journal.path)
+    journal.close()
+    settings = Settings(base_url="https://x.example/api", username="u", password="p")
+    after = await verify_after_run(settings, path, run_code, source=api())
+    assert after.exit_code == code
+    assert (after.error is not None) == isinstance(api(), Refusing)
+    assert (after.verification is None) == isinstance(api(), Refusing)
+    with Journal.open(path) as reopened:
+        assert reopened.get_meta("exit_code") == (None if code == run_code else code)
+        if after.section is not None:
+            assert after.section == build_report(reopened, path)["verified"]

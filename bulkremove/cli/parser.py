@@ -18,6 +18,8 @@ from bulkremove.cli.demo import demo_command
 from bulkremove.cli.journals import export_command, report_command, runs_command
 from bulkremove.cli.manpage import man_command
 from bulkremove.cli.run import run_command
+from bulkremove.cli.verify import VERIFY_KEYS, verify_command
+from bulkremove.cli.verify import add_arguments as add_verify_arguments
 from bulkremove.report import STATES
 from bulkremove.sandbox import cli as sandbox_cli
 from bulkremove.settings import SECTIONS, TABLE, Key
@@ -41,8 +43,8 @@ and an environment variable BULKREMOVE_<KEY>; a flag wins over the environment, 
 the file. The password is never a flag: BULKREMOVE_PASSWORD, password or password_file.
 
 exit codes: 0 all removed or not found; 1 internal error; 2 refused, nothing sent; 3 aborted
-by the API (401/403/unknown campaign); 4 records left in_call, failed or pending; 130 interrupted;
-141 the reader of stdout went away
+by the API (401/403/unknown campaign); 4 records left in_call, failed or pending; 7 a clean run
+that --verify found contradicted; 130 interrupted; 141 the reader of stdout went away
 """
 
 
@@ -69,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(commands)
     _add_report(commands)
     _add_export(commands)
+    _add_verify(commands)
     _add_runs(commands)
     _add_demo(commands)
     sandbox = commands.add_parser(
@@ -201,6 +204,29 @@ def _add_export(commands: Any) -> None:
         "--format", choices=("txt", "csv", "jsonl"), default="txt", help="default txt"
     )
     export.set_defaults(handler=export_command)
+
+
+def _add_verify(commands: Any) -> None:
+    verify = commands.add_parser(
+        "verify",
+        help="ask the API whether a journal is true: removed records gone, others still there",
+        description="Ask the API whether what a journal says is true now: records removed or not "
+        "found must be gone, records in_call or failed still there; pending ones are not "
+        "checked. Checks a seeded random sample (printed; --seed repeats it), or with --all every "
+        "decided record against one listing of each campaign. Prints every disagreement and "
+        "the figures, and writes them into the journal (bulkremove report shows them). Uses the "
+        "journal's settings (API root, rate, concurrency), the password from the usual places.",
+        epilog="examples:\n"
+        "  bulkremove verify bulkremove-runs/20261129T020000Z-00001.sqlite\n"
+        "  bulkremove verify run.sqlite --sample 200 --seed 1234\n"
+        "  bulkremove verify run.sqlite --all\n\n"
+        "exit codes: 0 the API agrees with every record checked; 7 it contradicts some; 2 the "
+        "journal or settings cannot be used; 3 the API refused or stayed down",
+        formatter_class=Formatter,
+    )
+    add_verify_arguments(verify)
+    add_setting_flags(verify, [TABLE[name] for name in VERIFY_KEYS])
+    verify.set_defaults(handler=verify_command)
 
 
 def _add_runs(commands: Any) -> None:

@@ -61,6 +61,9 @@ def run_command(args: argparse.Namespace) -> int:
         return _dry_run_done(outcome, args.report, settings.durable)
     lines = summary_lines(outcome.report, outcome.failed_reason)
     say(lines, event="summary", journal=outcome.report["journal"])
+    found = outcome.verification
+    if found is not None:
+        say(found.lines(), event="verified", journal=outcome.report["journal"], **found.figures())
     if args.report:
         write_json(outcome.report, args.report, durable=settings.durable)
     if outcome.error:

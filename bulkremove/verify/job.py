@@ -75,7 +75,9 @@ class AfterRun:
     """The report's ``verified`` section."""
 
 
-async def verify_after_run(settings: Settings, path: str, run_code: int) -> AfterRun:
+async def verify_after_run(
+    settings: Settings, path: str, run_code: int, *, source: Records | None = None
+) -> AfterRun:
     """``run --verify``: verify a sample of the journal a run just finished.
 
     The run's exit code stays, unless the run was clean (0): then it becomes the verification's,
@@ -84,7 +86,7 @@ async def verify_after_run(settings: Settings, path: str, run_code: int) -> Afte
     """
     found, error, code = None, None, run_code
     try:
-        found = await verify_journal(settings, path, sample=settings.verify_sample)
+        found = await verify_journal(settings, path, sample=settings.verify_sample, source=source)
     except BulkRemoveError as exc:
         error = f"verify could not finish: {exc}"
         get_logger("verify").error("verify_failed", journal=path, error=str(exc))

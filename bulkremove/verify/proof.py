@@ -127,10 +127,10 @@ async def verify(
                 tally.add(_finding(record, seen(listed.get(record.customer_id, []))))
     else:
         seed = new_seed() if seed is None else seed
+        # read whole before asking: no cursor stays open while the API is asked
         chosen = pick(journal.records_in_states(DECIDED), positions(decided, sample, seed))
         for campaign, group in itertools.groupby(chosen, key=operator.attrgetter("campaign")):
-            records = list(group)
-            ways[campaign] = await _check(source, kind, campaign, records, workers, tally)
+            ways[campaign] = await _check(source, kind, campaign, list(group), workers, tally)
     return Verification(
         kind,
         tally.checked, tally.agree, decided, pending, sample, seed, ways, tally.disagreements,

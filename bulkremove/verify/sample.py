@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -33,15 +33,19 @@ def positions(total: int, size: int, seed: int) -> list[int]:
     return sorted(random.Random(seed).sample(range(total), size))
 
 
-def pick(items: Iterable[T], wanted: Sequence[int]) -> Iterator[T]:
+def pick(items: Iterator[T], wanted: Sequence[int]) -> list[T]:
     """The items at the ascending positions ``wanted``, read in one pass that stops after the
-    last of them."""
-    if not wanted:
-        return
-    index = 0
-    for position, item in enumerate(items):
-        if position == wanted[index]:
-            yield item
-            index += 1
-            if index == len(wanted):
-                return
+    last of them; ``items`` is then closed, when it can be (a generator lets its cursor go)."""
+    found: list[T] = []
+    try:
+        if wanted:
+            for position, item in enumerate(items):
+                if position == wanted[len(found)]:
+                    found.append(item)
+                    if len(found) == len(wanted):
+                        break
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+    return found
