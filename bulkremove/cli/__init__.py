@@ -4,11 +4,12 @@ Exit codes: 0 every record removed or not found; 1 internal error (a bug: one li
 traceback with ``--debug``); 2 refused before anything was sent (usage, configuration, input,
 journal, ``--max-delete``, no confirmation); 3 aborted by a fatal API answer; 4 finished with
 records left ``in_call``, ``failed`` or ``pending``; 5 the journal failed after sending started;
-6 the input held no ids (unless ``allow_empty``); 130 interrupted by SIGINT or SIGTERM; 141 the
-reader of stdout went away (``export ... | head``).
+6 the input held no ids (unless ``allow_empty``); 7 ``verify`` (or a clean run with ``--verify``)
+found the API contradicting the journal; 130 interrupted by SIGINT or SIGTERM; 141 the reader of
+stdout went away (``export ... | head``).
 
 This package owns the terminal: ``parser`` the grammar, one module per command family (``run``,
-``journals``, ``demo``, ``completion``, ``manpage``), ``question`` the confirmation, ``output``
+``journals``, ``verify``, ``demo``, ``completion``, ``manpage``), ``question`` the confirmation, ``output``
 every line printed for people.
 """
 
