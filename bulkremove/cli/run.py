@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -34,13 +35,7 @@ def run_command(args: argparse.Namespace) -> int:
     if args.report:
         check_output_path("--report", args.report)
     stored = stored_settings(args.resume) if args.resume else None
-    flags = {name: getattr(args, name) for name in TABLE}
-    if args.debug:
-        flags["log_level"] = "debug"
-    settings, warnings = load_settings(flags, os.environ, args.config, stored=stored)
-    configure_logs(settings.log_format, settings.log_level)
-    for warning in warnings:
-        warn(warning)
+    settings = command_settings(args, TABLE, stored)
     remover = BulkRemover(
         settings,
         confirm=confirmer(settings),
@@ -69,6 +64,21 @@ def run_command(args: argparse.Namespace) -> int:
     if outcome.error:
         fail(outcome.error, int(outcome.exit_code))
     return int(outcome.exit_code)
+
+
+def command_settings(
+    args: argparse.Namespace, keys: Iterable[str], stored: Mapping[str, Any] | None
+) -> Settings:
+    """The settings of a command from its flags of ``keys``, the environment, the config file
+    and a journal's ``stored`` settings; the logs set up by them, and their warnings shown."""
+    flags = {name: getattr(args, name, None) for name in keys}
+    if args.debug:
+        flags["log_level"] = "debug"
+    settings, warnings = load_settings(flags, os.environ, args.config, stored=stored)
+    configure_logs(settings.log_format, settings.log_level)
+    for warning in warnings:
+        warn(warning)
+    return settings
 
 
 def progress_sinks(settings: Settings) -> list[ProgressSink]:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
 
 import anyio
 
-from bulkremove.cli.output import configure_logs, say, warn
+from bulkremove.cli.output import say
+from bulkremove.cli.run import command_settings
 from bulkremove.errors import UsageError
-from bulkremove.settings import load_settings
 
 VERIFY_KEYS = (
     "base_url",
@@ -30,14 +29,7 @@ def verify_command(args: argparse.Namespace) -> int:
 
     if args.seed is not None and args.all:
         raise UsageError("--seed draws a sample: it goes with --sample, not --all")
-    stored = stored_settings(args.journal)
-    flags = {name: getattr(args, name, None) for name in VERIFY_KEYS}
-    if args.debug:
-        flags["log_level"] = "debug"
-    settings, warnings = load_settings(flags, os.environ, args.config, stored=stored)
-    configure_logs(settings.log_format, settings.log_level)
-    for warning in warnings:
-        warn(warning)
+    settings = command_settings(args, VERIFY_KEYS, stored_settings(args.journal))
     sample = None if args.all else (args.sample or settings.verify_sample)
     go = functools.partial(verify_journal, settings, args.journal, sample=sample, seed=args.seed)
     found = anyio.run(go)

@@ -3,9 +3,8 @@ retries and time-outs (:class:`bulkremove.listing.Lister`), on a connection pool
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Sequence
-from types import TracebackType
-from typing import Self
 
 from bulkremove.client import Client
 from bulkremove.listing import TARGETS, Lister
@@ -13,29 +12,18 @@ from bulkremove.settings import Settings
 from bulkremove.verify.ways import Listed
 
 
+@contextlib.asynccontextmanager
+async def api_records(settings: Settings) -> AsyncIterator[ApiRecords]:
+    """The API's records for one verification, its connections closed when the block ends."""
+    async with Client(settings) as client:
+        yield ApiRecords(Lister(client, settings))
+
+
 class ApiRecords:
-    """The :class:`~bulkremove.verify.ways.Records` of the API; use as ``async with``."""
+    """The :class:`~bulkremove.verify.ways.Records` of the API, through one lister."""
 
-    def __init__(self, settings: Settings) -> None:
-        self._client = Client(settings)
-        self._lister = Lister(self._client, settings)
-
-    async def __aenter__(self) -> Self:
-        await self._client.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._client.__aexit__(exc_type, exc, tb)
-
-    @property
-    def requests(self) -> int:
-        """GETs sent so far, tries included."""
-        return self._lister.requests
+    def __init__(self, lister: Lister) -> None:
+        self._lister = lister
 
     async def count(self, campaign: str, target: str) -> int:
         page = await self._lister.page(TARGETS[target], campaign, None, 0)

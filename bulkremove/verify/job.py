@@ -57,9 +57,9 @@ async def _records(settings: Settings, source: Records | None) -> AsyncIterator[
     if source is not None:
         yield source
         return
-    from bulkremove.verify.api import ApiRecords  # the HTTP stack loads once it is needed
+    from bulkremove.verify.api import api_records  # the HTTP stack loads once it is needed
 
-    async with ApiRecords(settings) as api:
+    async with api_records(settings) as api:
         yield api
 
 
