@@ -220,8 +220,8 @@ def _add_verify(commands: Any) -> None:
         "  bulkremove verify bulkremove-runs/20261129T020000Z-00001.sqlite\n"
         "  bulkremove verify run.sqlite --sample 200 --seed 1234\n"
         "  bulkremove verify run.sqlite --all\n\n"
-        "exit codes: 0 the API agrees with every record checked; 7 it contradicts some; 2 the "
-        "journal or settings cannot be used; 3 the API refused or stayed down",
+        "exit codes: 0 the API agrees with every record checked; 7 it contradicts some;\n"
+        "2 the journal or settings cannot be used; 3 the API refused or a GET kept failing",
         formatter_class=Formatter,
     )
     add_verify_arguments(verify)
