@@ -18,7 +18,7 @@ from bulkremove.journal import Journal, OutcomeGroup, State
 from bulkremove.report import build_report
 from bulkremove.settings import Settings
 from bulkremove.verify.job import verify_after_run
-from bulkremove.verify.kinds import CUSTOMER_ID, checking_for
+from bulkremove.verify.kinds import CUSTOMER_ID, KeyChecking, checking_for
 from bulkremove.verify.proof import Verification, record, verify
 from bulkremove.verify.rules import ABSENT, DECIDED, Finding, Seen, expects_present
 from bulkremove.verify.sample import pick, positions
@@ -237,6 +237,37 @@ async def test_an_unknown_campaign_is_refused_before_any_single_get(journal: Jou
     api = ScriptedApi({"00001": set(range(71, 91))})
     with pytest.raises(CampaignNotFoundError):
         await verify(journal, api, CUSTOMER_ID, sample=1000, seed=1)
+
+
+async def test_a_kind_without_a_single_get_is_always_listed(journal: Journal) -> None:
+    # keys listed as text, as phone numbers are
+    textual = KeyChecking(
+        target="customer_id",
+        from_listed=lambda key: int(key) if isinstance(key, str) else None,
+        value=str,
+        shown=lambda key: f"number {key}",
+        single=False,
+    )
+
+    class Textual(ScriptedApi):
+        async def listing(self, campaign: str, target: str) -> AsyncIterator[Sequence[Listed]]:
+            async for page in super().listing(campaign, target):
+                yield [Listed(r.record_id, str(r.key)) for r in page]
+
+    api = Textual({"00001": set(range(71, 76)), "00002": {1}})
+    found = await verify(journal, api, textual, sample=3, seed=5)
+    assert api.counts == 0 and api.asked == [] and api.pages == len(found.ways)
+    assert set(found.ways.values()) == {"listing"}
+    whole = await verify(journal, api, textual, sample=None)
+    assert [(f.campaign, f.key) for f in whole.disagreements] == [
+        ("00001", 76), ("00001", 77), ("00001", 78), ("00001", 79), ("00001", 80), ("00002", 1)
+    ]  # fmt: skip
+    assert whole.lines()[5] == (
+        "disagree: 00002 number 1: the journal says removed, the API has it "
+        "(record 5000001 TO_CALL)"
+    )
+    record(journal, whole)
+    assert journal.disagreements(1) == [("00001", "76", "failed", "the API has no such record")]
 
 
 async def test_the_findings_go_into_the_journal_and_its_report(journal: Journal) -> None:

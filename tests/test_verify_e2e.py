@@ -6,7 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from e2e import SandboxProcess, bulkremove, run_cli, sandbox, write_ids
+from e2e import SandboxProcess, bulkremove, env, run_cli, sandbox, write_ids
 
 FAST = ["--rate", "500", "--call-retry-initial", "0.2", "--call-retry-max", "0.5"]
 
@@ -41,6 +41,11 @@ def test_verify_agrees_after_a_run_and_names_records_put_back(tmp_path: Path) ->
         put_back(server, [17, 905])
         found = bulkremove(["verify", "j.sqlite", "--all"], cwd=tmp_path)
         report = json.loads(bulkremove(["report", "j.sqlite"], cwd=tmp_path).stdout)
+        refused = bulkremove(
+            ["verify", "j.sqlite"], cwd=tmp_path, environ=env(BULKREMOVE_PASSWORD="wrong")
+        )
+    assert refused.returncode == 3, refused.stderr
+    assert "bulkremove: error: aborted:" in refused.stderr
     assert found.returncode == 7, found.stderr
     assert "verified: checked 210, agree 208, disagree 2" in found.stderr
     assert "disagree: 00001 customer 17: the journal says removed, the API has it" in found.stderr
