@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,10 @@ from e2e import sandbox as sandbox_process
 from e2e import write_records
 from hypothesis import given
 from hypothesis import strategies as st
+from records_sandbox import AUTH, serve_records
 from yarl import URL
 
-from bulkremove.sandbox import RangeSeed, Sandbox, SandboxConfig
+from bulkremove.sandbox import Sandbox
 from bulkremove.sandbox.config import HOSTILE_MODES
 from bulkremove.sandbox.detailed import Record, Rows
 from bulkremove.sandbox.phone import phone_query
@@ -28,7 +28,6 @@ from bulkremove.sandbox.responses import ValidationError
 
 pytestmark = pytest.mark.timeout(30)
 
-AUTH = {"Authorization": aiohttp.encode_basic_auth("api_user", "api_pass")}
 NOT_EXIST = [{"http_status": 404, "status": "NOT_EXIST"}]
 
 PHONE_RECORDS = [
@@ -50,15 +49,11 @@ def in_call(rid: int) -> dict[str, object]:
     return {"http_status": 409, "record_id": rid, "status": "CALL_IN_PROGRESS"}
 
 
-@asynccontextmanager
-async def serve(
+def serve(
     tmp_path: Path, records: list[dict[str, Any]] = PHONE_RECORDS, **options: Any
-) -> AsyncIterator[tuple[Sandbox, aiohttp.ClientSession]]:
+) -> AbstractAsyncContextManager[tuple[Sandbox, aiohttp.ClientSession]]:
     """A sandbox with phone campaign 00007 and CRM campaign 00001 (ids 1..100), and a client."""
-    seed = read_records_file(write_records(tmp_path / "r.json", "00007", "phone_number", records))
-    config = SandboxConfig(port=0, campaigns=(RangeSeed("00001", 1, 100), seed), **options)
-    async with Sandbox(config) as sandbox, aiohttp.ClientSession() as session:
-        yield sandbox, session
+    return serve_records(tmp_path, 100, {"00007": ("phone_number", records)}, **options)
 
 
 async def phone_delete(
