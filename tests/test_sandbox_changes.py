@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import urllib.error
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -13,33 +12,20 @@ import orjson
 import pytest
 from e2e import sandbox as sandbox_process
 from e2e import write_records
+from records_sandbox import AUTH, serve_records
 
-from bulkremove.sandbox import RangeSeed, Sandbox, SandboxConfig
-from bulkremove.sandbox.recordfile import read_records_file
+from bulkremove.sandbox import Sandbox
 
 pytestmark = pytest.mark.timeout(30)
 
-AUTH = {"Authorization": aiohttp.encode_basic_auth("api_user", "api_pass")}
 
-
-@asynccontextmanager
-async def serve(tmp_path: Path) -> AsyncIterator[tuple[Sandbox, aiohttp.ClientSession]]:
+def serve(tmp_path: Path) -> AbstractAsyncContextManager[tuple[Sandbox, aiohttp.ClientSession]]:
     """CRM range campaign 00001 (ids 1..20) and phone campaign 00007, and a client."""
-    phone = write_records(
-        tmp_path / "p.json",
-        "00007",
-        "phone_number",
-        [
-            {"phone_number": "441", "additional_numbers": ["9"]},
-            {"phone_number": "442", "call": "endless"},
-        ],
-    )
-    seeds = (RangeSeed("00001", 1, 20), read_records_file(phone))
-    async with (
-        Sandbox(SandboxConfig(port=0, campaigns=seeds)) as sandbox,
-        aiohttp.ClientSession() as session,
-    ):
-        yield sandbox, session
+    phone = [
+        {"phone_number": "441", "additional_numbers": ["9"]},
+        {"phone_number": "442", "call": "endless"},
+    ]
+    return serve_records(tmp_path, 20, {"00007": ("phone_number", phone)})
 
 
 async def call(

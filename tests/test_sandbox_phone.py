@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,11 @@ from e2e import sandbox as sandbox_process
 from e2e import write_records
 from hypothesis import given
 from hypothesis import strategies as st
+from records_sandbox import AUTH, serve_records
 from yarl import URL
 
-from bulkremove.sandbox import RangeSeed, Sandbox, SandboxConfig
+from bulkremove.sandbox import Sandbox
+from bulkremove.sandbox.config import HOSTILE_MODES
 from bulkremove.sandbox.detailed import Record, Rows
 from bulkremove.sandbox.phone import phone_query
 from bulkremove.sandbox.recordfile import parse_records, read_records_file
@@ -27,7 +28,6 @@ from bulkremove.sandbox.responses import ValidationError
 
 pytestmark = pytest.mark.timeout(30)
 
-AUTH = {"Authorization": aiohttp.encode_basic_auth("api_user", "api_pass")}
 NOT_EXIST = [{"http_status": 404, "status": "NOT_EXIST"}]
 
 PHONE_RECORDS = [
@@ -49,15 +49,11 @@ def in_call(rid: int) -> dict[str, object]:
     return {"http_status": 409, "record_id": rid, "status": "CALL_IN_PROGRESS"}
 
 
-@asynccontextmanager
-async def serve(
+def serve(
     tmp_path: Path, records: list[dict[str, Any]] = PHONE_RECORDS, **options: Any
-) -> AsyncIterator[tuple[Sandbox, aiohttp.ClientSession]]:
+) -> AbstractAsyncContextManager[tuple[Sandbox, aiohttp.ClientSession]]:
     """A sandbox with phone campaign 00007 and CRM campaign 00001 (ids 1..100), and a client."""
-    seed = read_records_file(write_records(tmp_path / "r.json", "00007", "phone_number", records))
-    config = SandboxConfig(port=0, campaigns=(RangeSeed("00001", 1, 100), seed), **options)
-    async with Sandbox(config) as sandbox, aiohttp.ClientSession() as session:
-        yield sandbox, session
+    return serve_records(tmp_path, 100, {"00007": ("phone_number", records)}, **options)
 
 
 async def phone_delete(
@@ -348,3 +344,33 @@ def test_a_records_campaign_served_by_the_command_line(tmp_path: Path) -> None:
     with sandbox_process("--records", str(path)) as server:
         assert server.stats()["remaining"] == {"00009": 1}, "no default campaign beside it"
         assert server.remaining("00009") == {42}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", sorted(set(HOSTILE_MODES) - {"huge"}))
+async def test_every_hostile_mode_answers_phone_deletes(tmp_path: Path, mode: str) -> None:
+    async with serve(tmp_path, hostile=mode) as (sandbox, session):
+        url = URL(
+            f"{sandbox.base_url}/batch/outbounds/00007/records?phone_number[]=441", encoded=True
+        )
+        async with session.delete(url, headers=AUTH) as response:
+            await response.read()
+            assert response.status != 500 or mode == "server_error"
+        assert sandbox.state.remaining()["00007"] == (7 if mode == "not_found_404" else 6)
+
+
+@pytest.mark.anyio
+async def test_faults_and_limits_apply_to_phone_deletes(tmp_path: Path) -> None:
+    async with serve(tmp_path, error_share=1.0, seed=1) as (sandbox, session):
+        status, _ = await phone_delete(session, sandbox, "phone_number[]=777")
+        assert status in (500, 502, 503)
+        sandbox.reconfigure(error_share=0.0, max_target_length=60)
+        status, _ = await phone_delete(session, sandbox, "phone_number[]=777" * 3)
+        assert status == 414
+        assert sandbox.state.remaining()["00007"] == 7
+        url = URL(
+            f"{sandbox.base_url}/batch/outbounds/00007/records?phone_number[]=7", encoded=True
+        )
+        sandbox.reconfigure(max_target_length=None)
+        async with session.delete(url, headers=AUTH) as response:
+            assert response.status == 200, "the slash before ? may be left out"
