@@ -3,7 +3,8 @@
 - **plan** (:mod:`bulkremove.prepared`): the settings are checked for an API root and
   credentials, the input is read into a new journal (or the journal to resume is opened, its
   recorded settings merged under the caller's, see :mod:`bulkremove.resume`), and the run is
-  counted. Nothing is sent; a dry run (:func:`plan`) stops here and keeps its journal.
+  counted. A run by selection (``where``) lists its records into the journal instead
+  (:mod:`bulkremove.listing.selection`): GETs only. Nothing is sent; a dry run (:func:`plan`) stops here and keeps its journal.
 - **checks**: ``max_delete`` refuses a run that would send too many ids.
 - **consent**: ``confirm``, when given, is asked with the plan and may say no.
 - **execute**: the engine sends, in one task group with the signal watcher and the progress feed.
@@ -53,7 +54,7 @@ from bulkremove.progress import Progress, ProgressMeter, ProgressSink
 from bulkremove.progress_feed import feed_progress, measure
 from bulkremove.report import build_report
 from bulkremove.resume import resume_settings
-from bulkremove.settings import Settings
+from bulkremove.settings import Settings, require_api
 from bulkremove.signals import Interrupt, watch_signals
 from bulkremove.tally import Tally, TallyingStore
 
@@ -129,7 +130,9 @@ async def run(
         settings = resume_settings(settings, resume)
     metrics = _metrics_file(settings)
     try:
-        prepared = await _prepare(settings, inputs, journal, resume, dry_run=False)
+        prepared = await _prepare(
+            settings, inputs, journal, resume, dry_run=False, client=client
+        )
         try:
             check_not_empty(prepared.plan, settings)
             check_max_delete(prepared.plan, settings)
@@ -210,7 +213,19 @@ async def _prepare(
     resume: str | None,
     *,
     dry_run: bool,
+    client: ClientSource | None = None,
 ) -> PreparedRun:
+    if settings.where is not None:
+        # a run by selection lists its records first (GETs only), unless its listing is over
+        import bulkremove.listing.selection as selection
+
+        if not resume or selection.listing_state(resume) != selection.AGREED:
+            selection.check_selection(settings, inputs)
+            require_api(settings)  # listing needs credentials, even for a dry run
+            async with _client_for(settings, client) as getter:
+                return await selection.prepare_selection(
+                    settings, getter, journal_path=journal, resume=resume, dry_run=dry_run
+                )
     prepare = functools.partial(
         prepare_run, settings, inputs=inputs, journal_path=journal, resume=resume, dry_run=dry_run
     )

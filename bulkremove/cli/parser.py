@@ -114,6 +114,11 @@ def add_setting_flags(parser: Any, keys: Iterable[Key]) -> None:
                 help=f"{help} (default {shown})",
             )
             continue
+        if key.rule.kind is list:
+            parser.add_argument(
+                *key.options, dest=key.name, action="append", metavar=key.metavar, help=help
+            )
+            continue
         if key.default not in (None, ""):
             shown = f"{key.default:g}" if isinstance(key.default, float) else str(key.default)
             help += f" (default {shown})"

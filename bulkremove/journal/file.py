@@ -2,7 +2,8 @@
 
 The parts each own one concern of the one connection: removed runs
 (:mod:`~bulkremove.journal.spans`), the intake of ingested ids (:mod:`~bulkremove.journal.intake`),
-outcomes (:mod:`~bulkremove.journal.outcomes`) and reads (:mod:`~bulkremove.journal.reads`).
+outcomes (:mod:`~bulkremove.journal.outcomes`), reads (:mod:`~bulkremove.journal.reads`)
+and listings (:mod:`~bulkremove.journal.listing`).
 
 Durability: WAL with ``synchronous=NORMAL``. A committed transaction is in the WAL file when the
 commit returns, so it survives the process being killed (even SIGKILL); only an OS crash or power
@@ -24,6 +25,7 @@ from typing import Self
 from bulkremove.errors import JournalError
 from bulkremove.files import sync_folder
 from bulkremove.journal.intake import Intake
+from bulkremove.journal.listing import Listings
 from bulkremove.journal.lock import lock, unlock
 from bulkremove.journal.outcomes import Outcomes
 from bulkremove.journal.reads import Reads
@@ -36,7 +38,7 @@ from bulkremove.journal.schema import (
 )
 
 
-class Journal(Intake, Outcomes, Reads):
+class Journal(Intake, Outcomes, Reads, Listings):
     """An open journal file. Synchronous; use from one thread at a time."""
 
     @classmethod
