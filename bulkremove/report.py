@@ -1,8 +1,9 @@
 """The report of a journal: counts per campaign and state, input figures, requests, exit code.
 
 A run by selection adds ``selection``: its filters and the listing's figures (passes, pages,
-requests, numbers held back). Built from the journal alone, so ``bulkremove report`` gives the same JSON for any journal,
-finished or not, as ``bulkremove run --report`` does at the end of a run.
+requests, numbers held back). Built from the journal alone, so ``bulkremove report`` gives the
+same JSON for any journal, finished or not, as ``bulkremove run --report`` does at the end of a
+run.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@
   credentials, the input is read into a new journal (or the journal to resume is opened, its
   recorded settings merged under the caller's, see :mod:`bulkremove.resume`), and the run is
   counted. A run by selection (``where``) lists its records into the journal instead
-  (:mod:`bulkremove.listing.selection`): GETs only. Nothing is sent; a dry run (:func:`plan`) stops here and keeps its journal.
+  (:mod:`bulkremove.listing.selection`): GETs only. Nothing is sent; a dry run (:func:`plan`)
+  stops here and keeps its journal.
 - **checks**: ``max_delete`` refuses a run that would send too many ids.
 - **consent**: ``confirm``, when given, is asked with the plan and may say no.
 - **execute**: the engine sends, in one task group with the signal watcher and the progress feed.
@@ -130,9 +131,7 @@ async def run(
         settings = resume_settings(settings, resume)
     metrics = _metrics_file(settings)
     try:
-        prepared = await _prepare(
-            settings, inputs, journal, resume, dry_run=False, client=client
-        )
+        prepared = await _prepare(settings, inputs, journal, resume, dry_run=False, client=client)
         try:
             check_not_empty(prepared.plan, settings)
             check_max_delete(prepared.plan, settings)
