@@ -237,6 +237,9 @@ def test_a_killed_listing_goes_on_at_its_last_page(tmp_path: Path) -> None:
     with pytest.raises(Killed):
         anyio.run(lambda: prepare_selection(_settings(tmp_path), api, journal_path=path))
     assert listing_state(path) == "listing"  # kept: pass 1 whole, pass 2 one page
+    other = _settings(tmp_path, where=parse_filters("system_status=CALL"))
+    with pytest.raises(ConfigError, match="goes on with the selection it began with"):
+        anyio.run(lambda: prepare_selection(other, ScriptedApi(campaign), resume=path))
     again = ScriptedApi(campaign)
     prepared = anyio.run(lambda: prepare_selection(_settings(tmp_path), again, resume=path))
     prepared.journal.close()

@@ -32,6 +32,8 @@ from bulkremove.prepared import PreparedRun, default_journal_path, remove_journa
 from bulkremove.settings import Settings, require_api
 from bulkremove.settings.where import Filters
 
+PROGRESS_PAGES = 50
+"""A long listing logs how far it is every this many pages."""
 AGREED = "agreed"
 """The listing's state once its passes agree and its records are in the journal."""
 
@@ -126,6 +128,12 @@ class _Selecting:
 
     async def run(self) -> None:
         before = self.journal.get_meta("listing") or {}
+        for name in ("campaign", "target", "where"):
+            if before and before.get(name) != self.meta[name]:
+                raise ConfigError(
+                    f"{self.journal.path} lists {name} {before.get(name)}, not "
+                    f"{self.meta[name]}: a listing goes on with the selection it began with"
+                )
         self.meta["requests"] = before.get("requests", 0)
         if before.get("state") == "refused":
             self.journal.forget_listing()  # resumed after a refusal: list afresh
@@ -167,6 +175,9 @@ class _Selecting:
                 self.journal.add_listed_page(listing, tally.number, page.offset, page.count, fields)
                 entries = [(record.record_id, record.key) for record in page.records]
                 tally.add(page.offset, page.count, entries, page.last)
+                if len(tally.counts) % PROGRESS_PAGES == 0:
+                    read = {"pass": tally.number, "read": tally.read, "count": page.count}
+                    self.log.info(f"{listing}_listing", **read)
             self.meta[figures] = _figures(agreement)
             self.journal.set_meta("listing", self.meta)
             self.log.info(f"{listing}_pass", **tally.figures())
