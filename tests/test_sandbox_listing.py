@@ -3,31 +3,27 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
 import pytest
-from e2e import write_records
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from records_sandbox import AUTH, serve_records
 
-from bulkremove.sandbox import RangeSeed, Sandbox, SandboxConfig
+from bulkremove.sandbox import Sandbox
 from bulkremove.sandbox.churn import Churn
 from bulkremove.sandbox.detailed import SYSTEM_STATUSES, Record, base_record
 from bulkremove.sandbox.filters import Filters, ListingQuery, check_date, listing_query
 from bulkremove.sandbox.listing import page
-from bulkremove.sandbox.recordfile import read_records_file
 from bulkremove.sandbox.records import RangeRecords, SetRecords
 from bulkremove.sandbox.responses import ValidationError
 from bulkremove.sandbox.state import Campaign
 
 pytestmark = pytest.mark.timeout(30)
-
-AUTH = {"Authorization": aiohttp.encode_basic_auth("api_user", "api_pass")}
 
 
 # --- the query ---------------------------------------------------------------------------------
@@ -190,26 +186,15 @@ def test_churn_flips_both_ways_among_its_two_statuses_only() -> None:
 # --- over HTTP ---------------------------------------------------------------------------------
 
 
-@asynccontextmanager
-async def serve(tmp_path: Path) -> AsyncIterator[tuple[Sandbox, aiohttp.ClientSession]]:
+def serve(tmp_path: Path) -> AbstractAsyncContextManager[tuple[Sandbox, aiohttp.ClientSession]]:
     """CRM range campaign 00001 (ids 1..250), phone campaign 00007, CRM records campaign 00008."""
-    phone = write_records(
-        tmp_path / "p.json",
-        "00007",
-        "phone_number",
-        [
-            {"phone_number": "441", "system_status": "NO_CALL", "create_date": "2025-03-01"},
-            {"phone_number": "442", "status_id": "2", "call_date": "2025-04-01 12:00:00"},
-            {"phone_number": "441", "identifier": "A-1", "record_fields": {"city": "Kraków"}},
-        ],
-    )
-    crm = write_records(tmp_path / "c.json", "00008", "customer_id", [{"customer_id": 9}])
-    seeds = (RangeSeed("00001", 1, 250), read_records_file(phone), read_records_file(crm))
-    async with (
-        Sandbox(SandboxConfig(port=0, campaigns=seeds)) as sandbox,
-        aiohttp.ClientSession() as session,
-    ):
-        yield sandbox, session
+    phone = [
+        {"phone_number": "441", "system_status": "NO_CALL", "create_date": "2025-03-01"},
+        {"phone_number": "442", "status_id": "2", "call_date": "2025-04-01 12:00:00"},
+        {"phone_number": "441", "identifier": "A-1", "record_fields": {"city": "Kraków"}},
+    ]
+    campaigns = {"00007": ("phone_number", phone), "00008": ("customer_id", [{"customer_id": 9}])}
+    return serve_records(tmp_path, 250, campaigns)
 
 
 async def get(

@@ -207,26 +207,27 @@ class SandboxApp:
         target: str,
         customer: str | None = None,
     ) -> web.Response:
-        if request.method != "GET":
-            return _not_allowed(request.method, "GET")
-        campaign = self._campaign(name, CRM if kind == "crm_outbounds" else PHONE)
+        kind_of = CRM if kind == "crm_outbounds" else PHONE
+        campaign = self._campaign(name, kind_of, request.method, "GET")
         if not isinstance(campaign, Campaign):
             return campaign
         if customer is not None:
             return answer_customer(campaign, customer, self.stats)
         return answer_listing(campaign, target.partition("?")[2], self.stats)
 
-    def _campaign(self, name: str, target: str) -> Campaign | web.Response:
-        """The campaign ``name`` of kind ``target``, or the 404 for it."""
+    def _campaign(
+        self, name: str, target: str, method: str, allowed: str
+    ) -> Campaign | web.Response:
+        """The campaign ``name`` of kind ``target``, or the 405 or 404 to answer instead."""
+        if method != allowed:
+            return _not_allowed(method, allowed)
         campaign = self.state.campaigns.get(name)
         if campaign is None or campaign.target != target:
             return _campaign_not_found(name)
         return campaign
 
     def _crm_delete(self, request: web.Request, name: str, target: str) -> web.Response:
-        if request.method != "DELETE":
-            return _not_allowed(request.method, "DELETE")
-        campaign = self._campaign(name, CRM)
+        campaign = self._campaign(name, CRM, request.method, "DELETE")
         if not isinstance(campaign, Campaign):
             return campaign
         try:
@@ -245,9 +246,7 @@ class SandboxApp:
         return response
 
     def _phone_delete(self, request: web.Request, name: str, target: str) -> web.Response:
-        if request.method != "DELETE":
-            return _not_allowed(request.method, "DELETE")
-        campaign = self._campaign(name, PHONE)
+        campaign = self._campaign(name, PHONE, request.method, "DELETE")
         if not isinstance(campaign, Campaign):
             return campaign
         try:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import parse_qsl
 
-from bulkremove.sandbox.detailed import SYSTEM_STATUSES, Record
+from bulkremove.sandbox.detailed import SYSTEM_STATUSES, Record, unknown_status
 from bulkremove.sandbox.responses import ValidationError
 
 DEFAULT_LIMIT = 100
@@ -86,9 +86,7 @@ def listing_query(query: str) -> ListingQuery:
     for key, value in parse_qsl(query, keep_blank_values=True):
         if key == "system_status[]":
             if value not in SYSTEM_STATUSES:
-                raise ValidationError(
-                    f"system_status[] {value[:40]!r} must be one of {', '.join(SYSTEM_STATUSES)}"
-                )
+                raise ValidationError(unknown_status("system_status[]", value))
             statuses.add(value)
         elif key == "status_id[]":
             status_ids.add(value)
