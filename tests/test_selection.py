@@ -114,7 +114,7 @@ def test_a_churning_selection_is_refused_after_the_bound_saying_why() -> None:
         read_pass(agreement, campaign, churn)
     assert not agreement.settled
     refusal = agreement.refusal()
-    assert refusal.startswith("the selection did not hold still over 3 passes (counts seen: ")
+    assert refusal.startswith("the selection did not hold still over 3 passes (counts per pass: ")
     assert f"{agreement.moved()} records differ between the last two passes" in refusal
     assert "nothing was removed" in refusal
     with pytest.raises(ValueError, match="do not agree"):

@@ -147,3 +147,63 @@ def _pages(journal: Path) -> int:
     except sqlite3.Error:
         return 0
     return int(count)
+
+
+def _churned_campaign() -> list[dict[str, Any]]:
+    """1-100 match throughout; 101-200 (CALL) and 301-400 (created in 2026) never match;
+    201-300 are NO_CALL or TO_CALL, the statuses the churn flips."""
+    late = "2026-02-01 08:00:00"
+    return (
+        [{"customer_id": i, "system_status": "ABANDONED_AFTER_N_TRIES"} for i in range(1, 101)]
+        + [{"customer_id": i, "system_status": "CALL"} for i in range(101, 201)]
+        + [{"customer_id": i, "system_status": ("NO_CALL", "TO_CALL")[i % 2]}
+           for i in range(201, 301)]
+        + [{"customer_id": i, "system_status": "NO_CALL", "create_date": late}
+           for i in range(301, 401)]
+    )  # fmt: skip
+
+
+def _churn(server: Any, requests: int | None) -> None:
+    body = {"statuses": ["NO_CALL", "TO_CALL"], "per_request": 3, "requests": requests, "seed": 7}
+    server.post("/_sandbox/campaigns/00001/churn", body)
+
+
+def test_statuses_flipped_while_listing_never_remove_what_never_matched(tmp_path: Path) -> None:
+    seed = write_records(tmp_path / "c.json", "00001", "customer_id", _churned_campaign())
+    with sandbox("--records", str(seed)) as server:
+        _churn(server, 5)  # the dialer is busy while the first passes are read
+        done = bulkremove(
+            _args(server, *WHERE, "--journal", "j.sqlite", "--rate", "200", "--report", "-"),
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr
+        flips = server.get("/_sandbox/campaigns/00001/churn")["flipped"]
+        remaining = server.remaining()
+    assert flips == 15
+    report = json.loads(done.stdout)
+    passes = report["selection"]["passes"]
+    assert len(passes) >= 3 and not passes[0]["good"], passes
+    assert remaining.isdisjoint(range(1, 101)), "every record that matched throughout is removed"
+    assert remaining.issuperset(range(101, 201)) and remaining.issuperset(range(301, 401))
+    removed_churned = set(range(201, 301)) - remaining
+    assert report["totals"]["removed"] == 100 + len(removed_churned)
+
+
+def test_a_selection_that_never_holds_still_is_refused_with_nothing_deleted(
+    tmp_path: Path,
+) -> None:
+    seed = write_records(tmp_path / "c.json", "00001", "customer_id", _churned_campaign())
+    with sandbox("--records", str(seed)) as server:
+        _churn(server, None)  # every listing GET
+        done = bulkremove(
+            _args(server, *WHERE, "--journal", "j.sqlite", "--rate", "200",
+                  "--max-listing-passes", "3"),
+            cwd=tmp_path,
+        )  # fmt: skip
+        stats = server.stats()
+        remaining = server.remaining()
+    assert done.returncode == 2, done.stderr
+    assert "the selection did not hold still over 3 passes" in done.stderr
+    assert "nothing was removed" in done.stderr
+    assert stats["ids_requested"] == 0 and len(remaining) == 400
+    assert not (tmp_path / "j.sqlite").exists()

@@ -136,9 +136,16 @@ class Agreement:
         counts = ", ".join(
             "/".join(map(str, _runs(tally.counts))) for tally in self.passes if tally.done
         )
-        flaws = sorted({flaw for tally in self.passes if (flaw := tally.flaw())})
+        # a count that changed shows in the counts; say the other flaws
+        flaws = sorted(
+            {
+                flaw
+                for tally in self.passes
+                if (flaw := tally.flaw()) and not flaw.startswith("count changed")
+            }
+        )
         return (
-            f"the selection did not hold still over {len(self.passes)} passes (counts seen: "
+            f"the selection did not hold still over {len(self.passes)} passes (counts per pass: "
             f"{counts}; {self.moved()} records differ between the last two passes"
             + (f"; {'; '.join(flaws)}" if flaws else "")
             + "): nothing was removed; list again when the dialer is quieter, narrow the "
