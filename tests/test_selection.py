@@ -272,3 +272,38 @@ def test_a_selection_needs_a_campaign_no_input_and_no_additional_numbers(tmp_pat
         check_selection(_settings(tmp_path, campaign=None))
     with pytest.raises(UsageError, match="give no --input"):
         check_selection(_settings(tmp_path), ["ids.txt"])
+
+
+def test_a_phone_selection_sends_only_numbers_whose_every_record_is_selected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bulkremove.listing.selection as selection
+    from bulkremove.listing.records import PHONE_NUMBERS
+
+    monkeypatch.setattr(selection, "selection_target", lambda settings: PHONE_NUMBERS)
+    numbers = {1: "0048500", 2: "0048500", 3: "48500", 4: "48500", 5: "600"}
+    status = {1: "NO_CALL", 2: "NO_CALL", 3: "NO_CALL", 4: "TO_CALL", 5: "NO_CALL"}
+
+    async def get(target: str, *, absent: bool = False) -> bytes:
+        rows = [
+            {"record_id": i, "phone_number": numbers[i], "system_status": status[i]}
+            for i in numbers
+            if "system_status" not in target or status[i] == "NO_CALL"
+        ]
+        assert target.startswith("outbounds/00001/records?")
+        return orjson.dumps({"count": len(rows), "result": rows})
+
+    api = type("Api", (), {"get": staticmethod(get)})()
+    path = str(tmp_path / "j.sqlite")
+    prepared = anyio.run(lambda: prepare_selection(_settings(tmp_path), api, journal_path=path))
+    prepared.journal.close()
+    assert prepared.plan.selection["held_back"] == [
+        {"number": "48500", "reason": "record 4 (TO_CALL) carries it too and is not selected"}
+    ]
+    assert len(prepared.plan.selection["campaign_passes"]) == 2
+    with Journal.open(path) as journal:
+        keys = sorted(key for _, key in journal.ids_in_states(["pending"]))
+        assert [row[:2] for row in journal.listed("00001")] == [
+            (1, "0048500"), (2, "0048500"), (3, "48500"), (5, "600"),
+        ]  # fmt: skip
+    assert keys == [1600, 10048500]  # the numbers' keys: digits behind a sentinel 1

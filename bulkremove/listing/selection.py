@@ -145,7 +145,7 @@ class _Selecting:
             campaign = await self._agree(CAMPAIGN, None)
             everything = self._records(CAMPAIGN, campaign.passes[-1].number)
             numbers = numbers_to_remove(selection.selection(), everything)
-            keys = list(numbers.remove)
+            keys = [number_key(number) for number in numbers.remove]
             held = [{"number": h.number, "reason": h.reason} for h in numbers.held_back]
             self.meta["held_back"] = held
             for h in numbers.held_back:
@@ -202,6 +202,12 @@ class _Selecting:
             if pass_number == number
             for entry in fields
         ]
+
+
+def number_key(number: str) -> int:
+    """The journal's key of a phone number: its digits behind a sentinel ``1``, so that leading
+    zeros survive in an int (``"007"`` is ``1007``)."""
+    return int("1" + number)
 
 
 def _figures(agreement: Agreement) -> list[dict[str, Any]]:
