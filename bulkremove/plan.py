@@ -39,6 +39,8 @@ class Plan:
     input: dict[str, int] = field(default_factory=dict)
     """Input figures of a new run (lines, ids, duplicates, invalid); empty for a resume."""
     max_delete: int | None = None
+    selection: dict[str, Any] = field(default_factory=dict)
+    """A run by selection: its filters and the listing's figures (the journal's ``listing``)."""
 
     @property
     def ids(self) -> int:
@@ -82,7 +84,9 @@ class Plan:
         verb = "resume: send again" if self.resumed else "remove"
         out = [f"plan: {verb} {self.ids} records on {self.host} ({self.base_url})"]
         out += [f"  campaign {name}: {count}" for name, count in sorted(self.campaigns.items())]
-        if self.input:
+        if self.selection:
+            out += selection_lines(self.selection)
+        elif self.input:
             inp = self.input
             out.append(
                 f"input: {inp.get('lines', 0)} lines, {inp.get('ids', 0)} ids, "
@@ -118,6 +122,7 @@ class Plan:
             "max_delete": self.max_delete,
             "over_max_delete": self.over_limit,
             "input": dict(self.input),
+            "selection": dict(self.selection) or None,
         }
 
 
@@ -149,7 +154,29 @@ def make_plan(journal: Journal, settings: Settings, *, resumed: bool, name: str)
         resumed=resumed,
         input={} if resumed else {key: int(value) for key, value in stored.items()},
         max_delete=settings.max_delete,
+        selection=dict(journal.get_meta("listing") or {}),
     )
+
+
+def selection_lines(listing: dict[str, Any], most: int = 5) -> list[str]:
+    """A run by selection for people: its filters, the listing's passes, numbers held back."""
+    where = ", ".join(
+        f"{key}={'|'.join(value) if isinstance(value, list) else value}"
+        for key, value in (listing.get("where") or {}).items()
+    )
+    passes = listing.get("passes") or []
+    pages = sum(int(p.get("pages", 0)) for p in passes)
+    out = [
+        f"selection: campaign {listing.get('campaign')} where {where}",
+        f"listing: {listing.get('count', 0)} records matched; {len(passes)} passes "
+        f"({pages} pages, {listing.get('requests', 0)} requests), the last two agreeing",
+    ]
+    held = listing.get("held_back") or []
+    if held:
+        shown = "; ".join(f"{h['number']}: {h['reason']}" for h in held[:most])
+        more = f"; and {len(held) - most} more" if len(held) > most else ""
+        out.append(f"held back: {len(held)} numbers carried by records not selected: {shown}{more}")
+    return out
 
 
 def format_duration(seconds: float) -> str:

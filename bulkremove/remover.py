@@ -104,13 +104,16 @@ class BulkRemover:
     async def run(self, inputs: Sequence[str], *, journal: str | None = None) -> JobResult:
         """Remove the ids listed in ``inputs`` (files; ``-`` is stdin) into a new journal.
 
+        With ``where`` in the settings give no inputs: the records the API lists with those
+        filters are removed (see :mod:`bulkremove.listing.selection`).
+
         ``journal`` is its path (default: ``<journal_dir>/<UTC time>-<campaign>.sqlite``).
         Raises :class:`~bulkremove.errors.UsageError` (input, settings, refusals; nothing sent, the
         new journal removed), :class:`~bulkremove.errors.JournalError`; a fatal API answer is
         not raised but reported, with exit code 3.
         """
-        if not inputs:
-            raise ValueError("give at least one input")
+        if not inputs and self.settings.where is None:
+            raise ValueError("give at least one input, or where in the settings")
         return await self._run(inputs, journal, None)
 
     async def resume(self, journal: str) -> JobResult:

@@ -1,7 +1,9 @@
 """The report of a journal: counts per campaign and state, input figures, requests, exit code.
 
-Built from the journal alone, so ``bulkremove report`` gives the same JSON for any journal,
-finished or not, as ``bulkremove run --report`` does at the end of a run.
+A run by selection adds ``selection``: its filters and the listing's figures (passes, pages,
+requests, numbers held back). Built from the journal alone, so ``bulkremove report`` gives the
+same JSON for any journal, finished or not, as ``bulkremove run --report`` does at the end of a
+run.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from bulkremove.journal import Journal
+from bulkremove.plan import selection_lines
 
 STATES = ("removed", "not_found", "in_call", "failed", "pending")
 SHOWN_DISAGREEMENTS = 100
@@ -38,6 +41,7 @@ def build_report(journal: Journal, path: str) -> dict[str, Any]:
         "requests": int(journal.get_meta("requests") or 0),
         "duration_s": round(float(journal.get_meta("duration_s") or 0.0), 3),
         "exit_code": journal.get_meta("exit_code"),
+        "selection": journal.get_meta("listing"),
         "verified": verified_section(journal),
     }
 
@@ -78,11 +82,15 @@ def summary_lines(report: dict[str, Any], failed_reason: str | None = None) -> l
         )
     inp = report["input"]
     listed = f" (listed in {report['skipped_lines']})" if report.get("skipped_lines") else ""
-    lines.append(
-        f"input: {inp['lines']} lines, {inp['ids']} ids, {inp['duplicates']} duplicates, "
-        f"{inp['invalid']} invalid{listed};  requests: {report['requests']};  "
-        f"time: {report['duration_s']:.1f} s"
-    )
+    sent = f"requests: {report['requests']};  time: {report['duration_s']:.1f} s"
+    if report.get("selection"):
+        lines += selection_lines(report["selection"])
+        lines.append(sent)
+    else:
+        lines.append(
+            f"input: {inp['lines']} lines, {inp['ids']} ids, {inp['duplicates']} duplicates, "
+            f"{inp['invalid']} invalid{listed};  {sent}"
+        )
     # An aborted run's error line says what to fix: resuming as it is would fail again.
     if report["state"] != "aborted":
         lines.extend(next_steps(report["journal"], totals, failed_reason))

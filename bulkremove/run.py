@@ -3,14 +3,15 @@
 - **plan** (:mod:`bulkremove.prepared`): the settings are checked for an API root and
   credentials, the input is read into a new journal (or the journal to resume is opened, its
   recorded settings merged under the caller's, see :mod:`bulkremove.resume`), and the run is
-  counted. Nothing is sent; a dry run (:func:`plan`) stops here and keeps its journal.
+  counted. A run by selection (``where``) lists its records into the journal instead
+  (:mod:`bulkremove.listing.selection`): GETs only. Nothing is sent; a dry run (:func:`plan`)
+  stops here and keeps its journal.
 - **checks**: ``max_delete`` refuses a run that would send too many ids.
 - **consent**: ``confirm``, when given, is asked with the plan and may say no.
 - **execute**: the engine sends, in one task group with the signal watcher and the progress feed.
 - **report**: the journal's counts give the report and the exit code (:mod:`bulkremove.exits`);
-  the metrics file, when set, is written at the end, also for a run that failed. With ``verify``
-  a finished run is then verified (:func:`bulkremove.verify.job.verify_after_run`), which may
-  change a clean run's exit code.
+  the metrics file, when set, is written at the end, also for a run that failed. ``verify``
+  then verifies a finished run (:func:`bulkremove.verify.job.verified_run`).
 
 A refusal in the first three stages raises :class:`~bulkremove.errors.UsageError` (the new
 journal removed); a fatal API answer during execute is not raised but reported (exit code 3).
@@ -21,7 +22,6 @@ the demo.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import inspect
 import os
@@ -56,11 +56,11 @@ from bulkremove.progress import Progress, ProgressMeter, ProgressSink
 from bulkremove.progress_feed import feed_progress, measure
 from bulkremove.report import build_report
 from bulkremove.resume import resume_settings
-from bulkremove.settings import Settings
+from bulkremove.settings import Settings, require_api
 from bulkremove.signals import Interrupt, watch_signals
 from bulkremove.tally import Tally, TallyingStore
 from bulkremove.verify import Verification
-from bulkremove.verify.job import verify_after_run
+from bulkremove.verify.job import verified_run
 
 if TYPE_CHECKING:
     from bulkremove.client import Client
@@ -136,7 +136,7 @@ async def run(
         settings = resume_settings(settings, resume)
     metrics = _metrics_file(settings)
     try:
-        prepared = await _prepare(settings, inputs, journal, resume, dry_run=False)
+        prepared = await _prepare(settings, inputs, journal, resume, dry_run=False, client=client)
         try:
             check_not_empty(prepared.plan, settings)
             check_max_delete(prepared.plan, settings)
@@ -153,12 +153,7 @@ async def run(
             prepared, client=client, handle_signals=handle_signals, progress=sinks
         )
         if settings.verify and result.report["state"] == "finished":
-            after = await verify_after_run(settings, str(prepared.path), result.exit_code)
-            result.report.update(exit_code=after.exit_code, verified=after.section)
-            error = result.error or after.error
-            result = dataclasses.replace(
-                result, exit_code=after.exit_code, verification=after.verification, error=error
-            )
+            result = await verified_run(settings, result)
     except (Exception, KeyboardInterrupt) as exc:
         if metrics is not None:
             metrics.write(records={}, exit_code=exit_code_for_error(exc))
@@ -224,7 +219,19 @@ async def _prepare(
     resume: str | None,
     *,
     dry_run: bool,
+    client: ClientSource | None = None,
 ) -> PreparedRun:
+    if settings.where is not None:
+        # a run by selection lists its records first (GETs only), unless its listing is over
+        import bulkremove.listing.selection as selection
+
+        if not resume or selection.listing_state(resume) != selection.AGREED:
+            selection.check_selection(settings, inputs)
+            require_api(settings)  # listing needs credentials, even for a dry run
+            async with _client_for(settings, client) as getter:
+                return await selection.prepare_selection(
+                    settings, getter, journal_path=journal, resume=resume, dry_run=dry_run
+                )
     prepare = functools.partial(
         prepare_run, settings, inputs=inputs, journal_path=journal, resume=resume, dry_run=dry_run
     )

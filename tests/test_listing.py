@@ -1,14 +1,16 @@
-"""The listing client: filters, pages, and GETs under the limiter and retries (no sockets)."""
+"""The listing client: filters, pages, GETs under the limiter and retries, then over loopback."""
 
 from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import anyio
 import orjson
 import pytest
+from e2e import PASSWORD, sandbox, write_records
 from hypothesis import given
 from hypothesis import strategies as st
 from virtual_time import VirtualTime
@@ -17,6 +19,7 @@ from bulkremove.errors import (
     AuthenticationError,
     BadAnswerError,
     BatchRejectedError,
+    CampaignNotFoundError,
     ListingFailedError,
     ListingRefusedError,
     ServerError,
@@ -300,3 +303,38 @@ async def test_one_record_or_none_when_absent() -> None:
 def test_filters_compare_by_value() -> None:
     assert Filters([("system_status", "NO_CALL")]) == parse_filters("system_status=no_call")
     assert Filters([("system_status", "NO_CALL")]) != parse_filters("system_status=CALL")
+
+
+# --- over loopback, against the sandbox --------------------------------------------------
+
+
+def test_the_client_lists_and_reads_one_record_from_the_sandbox(tmp_path: Path) -> None:
+    from bulkremove.client import Client
+
+    rows = [{"customer_id": 500 + i, "system_status": "NO_CALL" if i % 2 else "CALL"}
+            for i in range(1, 151)]  # fmt: skip
+    seed = write_records(tmp_path / "c.json", "00001", "customer_id", rows)
+    with sandbox("--records", str(seed)) as server:
+        settings = Settings(
+            base_url=server.base_url, username="api_user", password=PASSWORD, rate=100.0
+        )
+
+        async def work() -> tuple[list[int], Any, Any]:
+            async with Client(settings) as client:
+                lister = Lister(client, settings)
+                filters = parse_filters("system_status=NO_CALL")
+                counts = [p.count async for p in lister.pages(CUSTOMERS, "00001", filters)]
+                listed = [r async for p in lister.pages(CUSTOMERS, "00001", filters)
+                          for r in p.records]  # fmt: skip
+                assert [r.key for r in listed] == list(range(501, 651, 2))
+                one = await lister.record("00001", 503)
+                gone = await lister.record("00001", 502 + 1000)
+                with pytest.raises(CampaignNotFoundError, match="GET"):
+                    await lister.page(CUSTOMERS, "00009", None, 0)
+                return counts, one, gone
+
+        counts, one, gone = anyio.run(work)
+        assert server.stats()["gets"] >= 4  # two pages, two records
+    assert counts == [75]
+    assert one.key == 503 and one.system_status == "NO_CALL" and one.fields["status"]
+    assert gone is None

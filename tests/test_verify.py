@@ -16,8 +16,9 @@ from bulkremove.errors import AuthenticationError, CampaignNotFoundError, Journa
 from bulkremove.exits import EXIT_DISAGREE, EXIT_OK
 from bulkremove.journal import Journal, OutcomeGroup, State
 from bulkremove.report import build_report
+from bulkremove.run import JobResult
 from bulkremove.settings import Settings
-from bulkremove.verify.job import verify_after_run
+from bulkremove.verify.job import verified_run
 from bulkremove.verify.kinds import CUSTOMER_ID, KeyChecking, checking_for
 from bulkremove.verify.proof import Verification, record, verify
 from bulkremove.verify.rules import ABSENT, DECIDED, Finding, Seen, expects_present
@@ -334,11 +335,11 @@ async def test_a_run_keeps_its_code_unless_it_was_clean(
     path = str(journal.path)
     journal.close()
     settings = Settings(base_url="https://x.example/api", username="u", password="p")
-    after = await verify_after_run(settings, path, run_code, source=api())
-    assert after.exit_code == code
+    ran = JobResult({"journal": path, "state": "finished", "exit_code": run_code}, run_code)
+    after = await verified_run(settings, ran, source=api())
+    assert after.exit_code == after.report["exit_code"] == code
     assert (after.error is not None) == isinstance(api(), Refusing)
     assert (after.verification is None) == isinstance(api(), Refusing)
     with Journal.open(path) as reopened:
         assert reopened.get_meta("exit_code") == (None if code == run_code else code)
-        if after.section is not None:
-            assert after.section == build_report(reopened, path)["verified"]
+        assert after.report["verified"] == build_report(reopened, path)["verified"]

@@ -31,6 +31,8 @@ examples:
   bulkremove run --config purge.toml --input export.csv --dry-run
   bulkremove run --config purge.toml --input export.csv --max-delete 50000 --yes
   bulkremove run --resume bulkremove-runs/20261129T020000Z-00001.sqlite
+  bulkremove run --config purge.toml --campaign 00001 --where system_status=NO_CALL \\
+      --where create_date_to=2025-12-31 --dry-run
 
 safety: every run is counted before anything is sent. --dry-run prints the plan and keeps the
 journal, marked dry_run (run --resume JOURNAL sends exactly that plan later). --max-delete N
@@ -117,6 +119,11 @@ def add_setting_flags(parser: Any, keys: Iterable[Key]) -> None:
                 help=f"{help} (default {shown})",
             )
             continue
+        if key.rule.kind is list:
+            parser.add_argument(
+                *key.options, dest=key.name, action="append", metavar=key.metavar, help=help
+            )
+            continue
         if key.default not in (None, ""):
             shown = f"{key.default:g}" if isinstance(key.default, float) else str(key.default)
             help += f" (default {shown})"
@@ -133,8 +140,9 @@ def add_setting_flags(parser: Any, keys: Iterable[Key]) -> None:
 def _add_run(commands: Any) -> None:
     run = commands.add_parser(
         "run",
-        help="remove the records listed in input files",
-        description="Remove the customer ids listed in the input files from outbound campaigns. "
+        help="remove the records listed in input files, or selected by --where",
+        description="Remove the customer ids listed in the input files (or the records the API "
+        "lists with the --where filters) from outbound campaigns. "
         "The password comes from BULKREMOVE_PASSWORD, the config file, or password_file.",
         epilog=_RUN_EXAMPLE,
         formatter_class=Formatter,

@@ -30,12 +30,19 @@ def run_command(args: argparse.Namespace) -> int:
 
     if args.resume and args.inputs:
         raise UsageError("--resume continues a journal's own records: give no --input")
-    if not args.resume and not args.inputs:
-        raise UsageError("give at least one --input FILE (or - for stdin), or --resume JOURNAL")
+    if args.resume and args.where:
+        raise UsageError("--resume continues a journal's own selection: give no --where")
+    if args.where and args.inputs:
+        raise UsageError("--where selects the records itself: give no --input")
     if args.report:
         check_output_path("--report", args.report)
     stored = stored_settings(args.resume) if args.resume else None
     settings = command_settings(args, TABLE, stored)
+    if not args.resume and not args.inputs and settings.where is None:
+        raise UsageError(
+            "give at least one --input FILE (or - for stdin), --where KEY=VALUE, "
+            "or --resume JOURNAL"
+        )
     remover = BulkRemover(
         settings,
         confirm=confirmer(settings),

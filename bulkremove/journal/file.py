@@ -2,8 +2,9 @@
 
 The parts each own one concern of the one connection: removed runs
 (:mod:`~bulkremove.journal.spans`), the intake of ingested ids (:mod:`~bulkremove.journal.intake`),
-outcomes (:mod:`~bulkremove.journal.outcomes`), reads (:mod:`~bulkremove.journal.reads`) and
-verifications (:mod:`~bulkremove.journal.verified`).
+outcomes (:mod:`~bulkremove.journal.outcomes`), reads (:mod:`~bulkremove.journal.reads`),
+listings (:mod:`~bulkremove.journal.listing`) and verifications
+(:mod:`~bulkremove.journal.verified`).
 
 Durability: WAL with ``synchronous=NORMAL``. A committed transaction is in the WAL file when the
 commit returns, so it survives the process being killed (even SIGKILL); only an OS crash or power
@@ -25,6 +26,7 @@ from typing import Self
 from bulkremove.errors import JournalError
 from bulkremove.files import sync_folder
 from bulkremove.journal.intake import Intake
+from bulkremove.journal.listing import Listings
 from bulkremove.journal.lock import lock, unlock
 from bulkremove.journal.outcomes import Outcomes
 from bulkremove.journal.reads import Reads
@@ -38,7 +40,7 @@ from bulkremove.journal.schema import (
 from bulkremove.journal.verified import Verifications
 
 
-class Journal(Intake, Outcomes, Reads, Verifications):
+class Journal(Intake, Outcomes, Reads, Listings, Verifications):
     """An open journal file. Synchronous; use from one thread at a time."""
 
     @classmethod

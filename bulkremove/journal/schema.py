@@ -13,6 +13,9 @@ Readable from the ``sqlite3`` shell::
              lo, hi, at, n)                         -- a removed run not yet folded
     records_view                                    -- records as they stand: names, ISO times,
                                                     -- record ids, removed runs applied
+    listing_pages(listing, pass, "offset", count, at, records)  -- pages of a selection's
+                                                    -- listing, until its passes agree
+    listed(campaign_key, record_id, key, fields)    -- the selected records as listed
     disagreements(campaign, key, state, api, at)    -- the last verification's findings: the key
                                                     -- as people read it, what the API said
 
@@ -36,6 +39,13 @@ Meta keys written when a journal is made: ``schema_version``, ``tool``, ``tool_v
 ``created_at`` and ``settings`` (the run's effective settings, never the password). Callers add
 others (input statistics, ``finished_at``, ``exit_code``) with ``Journal.set_meta``; a run that is
 sending keeps ``sent_up_to:<campaign>`` (see ``Journal.mark_sent``).
+
+A selection (``--where``) lists its records before anything is sent: each page read is one row
+of ``listing_pages`` (``listing`` is ``selection``, or ``campaign`` for the whole campaign a
+phone selection checks against; ``records`` the page's records as JSON), committed as it comes,
+so a killed listing resumes at its last page. Once the passes agree, the selected records go to
+``listed`` (one row each, ``fields`` the record as listed, JSON: the snapshot), their keys to
+``records`` as pending, and the pages are dropped.
 
 ``PRAGMA application_id`` marks the file as a bulkremove journal and ``PRAGMA user_version``
 holds the schema version. There is one schema: a file of another program, or of another schema
@@ -108,6 +118,22 @@ CREATE TABLE disagreements (
     api      TEXT NOT NULL,
     at       REAL NOT NULL,
     PRIMARY KEY (campaign, key)
+) WITHOUT ROWID;
+CREATE TABLE listing_pages (
+    listing  TEXT NOT NULL,
+    pass     INTEGER NOT NULL,
+    "offset" INTEGER NOT NULL,
+    count    INTEGER NOT NULL,
+    at       REAL NOT NULL,
+    records  TEXT NOT NULL,
+    PRIMARY KEY (listing, pass, "offset")
+) WITHOUT ROWID;
+CREATE TABLE listed (
+    campaign_key INTEGER NOT NULL REFERENCES campaigns (id),
+    record_id    INTEGER NOT NULL,
+    key          NOT NULL,
+    fields       TEXT NOT NULL,
+    PRIMARY KEY (campaign_key, record_id)
 ) WITHOUT ROWID;
 CREATE VIEW records_view AS
 SELECT c.campaign, r.customer_id, s.name AS state, {RESOLVED["record_id"]} AS record_id,

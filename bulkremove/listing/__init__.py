@@ -13,7 +13,6 @@ the run's limiter and retries (:class:`~bulkremove.listing.fetch.Lister`). The H
 """
 
 from bulkremove.listing.fetch import Getter, Lister
-from bulkremove.listing.filters import SYSTEM_STATUSES, FilterError, Filters, parse_filters
 from bulkremove.listing.pages import PAGE_SIZE, ListingPage
 from bulkremove.listing.records import (
     CUSTOMERS,
@@ -23,6 +22,7 @@ from bulkremove.listing.records import (
     ListedRecord,
     Target,
 )
+from bulkremove.settings.where import SYSTEM_STATUSES, FilterError, Filters, parse_filters
 
 __all__ = [
     "CUSTOMERS",

@@ -35,12 +35,12 @@ from bulkremove.errors import (
     UrlTooLongError,
 )
 from bulkremove.limiter import RateLimiter
-from bulkremove.listing.filters import Filters
 from bulkremove.listing.pages import ListingPage, page_target, read_one, read_page, record_target
 from bulkremove.listing.records import CUSTOMERS, ListedRecord, Target
 from bulkremove.logs import get_logger
 from bulkremove.pacing import AdaptiveRate
 from bulkremove.settings import Settings
+from bulkremove.settings.where import Filters
 
 T = TypeVar("T")
 

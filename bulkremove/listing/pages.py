@@ -14,8 +14,8 @@ import orjson
 
 from bulkremove.errors import BadAnswerError, InputError
 from bulkremove.ids import is_campaign_id
-from bulkremove.listing.filters import Filters
 from bulkremove.listing.records import CUSTOMERS, ListedRecord, Target, read_record
+from bulkremove.settings.where import Filters
 
 PAGE_SIZE = 100
 """Records per page: the API's largest ``limit``."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bulkremove.settings.parsers import (
     BASE_URL,
@@ -20,11 +20,15 @@ from bulkremove.settings.parsers import (
     CAMPAIGN,
     TEXT,
     USERNAME,
+    WHERE,
     Rule,
     choice,
     float_in,
     int_in,
 )
+
+if TYPE_CHECKING:
+    from bulkremove.settings.where import Filters
 
 ENV_PREFIX = "BULKREMOVE_"
 CONFIG_ENV = "BULKREMOVE_CONFIG"
@@ -99,6 +103,22 @@ class Settings:
     )
     campaign: str | None = key(
         None, CAMPAIGN, API, "campaign id for plain-text input, e.g. 00001", metavar="ID"
+    )
+    where: Filters | None = key(  # noqa: RUF009 - a field, as every row; Filters never change
+        None,
+        WHERE,
+        API,
+        "remove the records the API lists with these filters instead of an input file; "
+        "repeatable: one key twice means any of its values, different keys must all hold "
+        "(e.g. system_status=NO_CALL)",
+        metavar="KEY=VALUE",
+    )
+    max_listing_passes: int = key(
+        5,
+        int_in(2, 100),
+        API,
+        "passes over a --where selection until two agree; then the run is refused",
+        metavar="N",
     )
     concurrency: int = key(8, int_in(1, 1024), SENDING, "requests in flight at once", metavar="N")
     rate: float = key(

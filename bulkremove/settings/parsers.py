@@ -23,7 +23,8 @@ class Rule:
     """A value check: ``rule(raw)`` is the clean value, or raises ValueError or TypeError."""
 
     kind: type
-    """What a command-line flag converts its text to before the check (bool: an on/off flag)."""
+    """What a command-line flag converts its text to before the check (bool: an on/off flag;
+    list: a repeatable flag whose texts are checked together)."""
     allowed: str
     """What the check accepts, in words: a refusal says 'must be <allowed>'."""
     check: Callable[[Any], Any]
@@ -116,6 +117,15 @@ def _campaign(value: Any) -> str:
     return value.strip()
 
 
+def _where(value: Any) -> Any:
+    from bulkremove.settings.where import FilterError, parse_filters
+
+    try:
+        return parse_filters(value)
+    except FilterError as exc:
+        raise Reason(str(exc)) from None
+
+
 BOOL = Rule(bool, "true or false", _bool)
 TEXT = Rule(str, "a string", _text)
 USERNAME = Rule(str, "a string without ':'", _username)
@@ -125,3 +135,10 @@ BASE_URL = Rule(
     _base_url,
 )
 CAMPAIGN = Rule(str, "exactly five characters of [0-9A-Za-z]", _campaign)
+WHERE = Rule(
+    list,
+    "KEY=VALUE filters of system_status, status_id, create_date_from, create_date_to, "
+    "call_date_from, call_date_to",
+    _where,
+)
+"""A selection's filters: a flag given again adds a filter (``kind`` list)."""

@@ -8,9 +8,9 @@ an interrupted verification leaves the journal as it was.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -23,6 +23,9 @@ from bulkremove.settings import Settings, require_api
 from bulkremove.verify.kinds import checking_for
 from bulkremove.verify.proof import Verification, record, verify
 from bulkremove.verify.ways import Records
+
+if TYPE_CHECKING:
+    from bulkremove.run import JobResult
 
 
 async def verify_journal(
@@ -63,44 +66,41 @@ async def _records(settings: Settings, source: Records | None) -> AsyncIterator[
         yield api
 
 
-@dataclass(frozen=True, slots=True)
-class AfterRun:
-    """A verification at the end of a run, and the run's exit code it leaves."""
-
-    verification: Verification | None
-    exit_code: int
-    error: str | None
-    """Why the verification could not be made, for people; None when it was."""
-    section: dict[str, Any] | None
-    """The report's ``verified`` section."""
-
-
-async def verify_after_run(
-    settings: Settings, path: str, run_code: int, *, source: Records | None = None
-) -> AfterRun:
-    """``run --verify``: verify a sample of the journal a run just finished.
+async def verified_run(
+    settings: Settings, result: JobResult, *, source: Records | None = None
+) -> JobResult:
+    """``run --verify``: ``result`` of a finished run, with a sample of its journal verified.
 
     The run's exit code stays, unless the run was clean (0): then it becomes the verification's,
     7 when the API contradicts the journal, or the code of the error that stopped it (3 for the
-    API, 2 for the journal). The journal's ``exit_code`` says the same.
+    API, 2 for the journal), whose line is the result's ``error``. The report and the journal's
+    ``exit_code`` say the same.
     """
-    found, error, code = None, None, run_code
+    path, code = result.report["journal"], result.exit_code
+    found, error = None, None
     try:
         found = await verify_journal(settings, path, sample=settings.verify_sample, source=source)
     except BulkRemoveError as exc:
         error = f"verify could not finish: {exc}"
         get_logger("verify").error("verify_failed", journal=path, error=str(exc))
-        if run_code == EXIT_OK:
+        if code == EXIT_OK:
             code = exit_code_for_error(exc, Where.BEFORE_SENDING)
     else:
-        if run_code == EXIT_OK:
+        if code == EXIT_OK:
             code = found.exit_code
 
     def reread() -> dict[str, Any] | None:
-        with Journal.open(path, write=code != run_code, durable=settings.durable) as journal:
-            if code != run_code:
+        changed = code != result.exit_code
+        with Journal.open(path, write=changed, durable=settings.durable) as journal:
+            if changed:
                 journal.set_meta("exit_code", code)
             return verified_section(journal)
 
-    section = await anyio.to_thread.run_sync(reread)
-    return AfterRun(found, code, error, section)
+    report = {
+        **result.report,
+        "exit_code": code,
+        "verified": await anyio.to_thread.run_sync(reread),
+    }
+    return dataclasses.replace(
+        result, report=report, exit_code=code, verification=found, error=result.error or error
+    )
