@@ -6,7 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from e2e import SandboxProcess, bulkremove, env, run_cli, sandbox, write_ids
+from e2e import SandboxProcess, bulkremove, env, run_cli, sandbox, write_ids, write_records
 
 FAST = ["--rate", "500", "--call-retry-initial", "0.2", "--call-retry-max", "0.5"]
 
@@ -99,3 +99,30 @@ def test_verify_refuses_a_journal_it_cannot_read_and_a_seed_with_all(tmp_path: P
     both = bulkremove(["verify", "j.sqlite", "--all", "--seed", "3"], cwd=tmp_path)
     assert both.returncode == 2
     assert "--seed draws a sample" in both.stderr
+
+
+def test_a_run_by_selection_is_verified_too(tmp_path: Path) -> None:
+    statuses = ["TO_CALL", "NO_CALL"]
+    records = [{"customer_id": i, "system_status": statuses[i % 2]} for i in range(1, 121)]
+    seed = write_records(tmp_path / "c.json", "00001", "customer_id", records)
+    with sandbox("--records", str(seed)) as server:
+        args = [
+            "run",
+            "--base-url",
+            server.base_url,
+            "--campaign",
+            "00001",
+            "--journal",
+            "j.sqlite",
+        ]
+        done = bulkremove(
+            [*args, "--where", "system_status=NO_CALL", "--rate", "500", "--verify"], cwd=tmp_path
+        )
+        put_back(server, [1])
+        found = bulkremove(["verify", "j.sqlite", "--all"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "verified: checked 60, agree 60, disagree 0" in done.stderr
+    assert found.returncode == 7, found.stderr
+    assert findings(found.stderr)[0].startswith(
+        "disagree: 00001 customer 1: the journal says removed, the API has it (record "
+    )
