@@ -207,3 +207,15 @@ def test_a_selection_that_never_holds_still_is_refused_with_nothing_deleted(
     assert "nothing was removed" in done.stderr
     assert stats["ids_requested"] == 0 and len(remaining) == 400
     assert not (tmp_path / "j.sqlite").exists()
+
+
+def test_a_selection_that_matches_nothing_is_empty_input(tmp_path: Path) -> None:
+    seed = write_records(tmp_path / "c.json", "00001", "customer_id", _records(10))
+    with sandbox("--records", str(seed)) as server:
+        where = ["--where", "create_date_to=2000-01-01", "--journal", "e.sqlite"]
+        empty = bulkremove(_args(server, *where), cwd=tmp_path)
+        allowed = bulkremove(_args(server, *where, "--allow-empty"), cwd=tmp_path)
+        assert server.stats()["ids_requested"] == 0
+    assert empty.returncode == 6, empty.stderr
+    assert "the selection matched no records: nothing sent" in empty.stderr
+    assert allowed.returncode == 0, allowed.stderr
