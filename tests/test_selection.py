@@ -42,7 +42,7 @@ class Campaign:
 
 
 def read_pass(agreement: Agreement, campaign: Campaign, between: Callable[[], None]) -> None:
-    """One pass by offset; ``between`` changes the campaign before each page."""
+    """One pass by overlapping offsets; ``between`` changes the campaign before each page."""
     tally = agreement.current()
     while not tally.done:
         between()
@@ -63,42 +63,53 @@ def test_a_quiet_selection_settles_in_two_passes() -> None:
     }  # fmt: skip
 
 
-def test_a_shift_that_keeps_the_count_skips_a_record_and_the_next_pass_catches_it() -> None:
-    campaign = Campaign(300, lambda i: True)
+def _moves(campaign: Campaign, *moves: tuple[list[int], list[int]] | None) -> Callable[[], None]:
+    """Before each page, the next move: records that stop matching, records that start."""
+    left = iter(moves)
+
+    def move() -> None:
+        step = next(left, None)
+        if step:
+            for record_id in step[0]:
+                campaign.status[record_id] = False
+            for record_id in step[1]:
+                campaign.status[record_id] = True
+
+    return move
+
+
+def test_a_shift_within_the_overlap_skips_nothing() -> None:
+    campaign = Campaign(300, lambda i: i < 300)
     agreement = Agreement(5)
-    moves = iter([None, (50, 300)])  # before the second page: record 50 leaves, 300 came back
-
-    def shift() -> None:
-        move = next(moves, None)
-        if move:
-            campaign.status[move[0]] = False
-            campaign.status[move[1]] = True
-
-    campaign.status[300] = False
-    read_pass(agreement, campaign, shift)
+    # before the second page record 50 leaves and record 300 comes: the count stays 299
+    read_pass(agreement, campaign, _moves(campaign, None, ([50], [300])))
     first = agreement.passes[0]
-    assert first.good and 101 not in first.entries  # skipped, and the pass cannot tell
+    assert 101 in first.entries  # the shift moved it back into the overlap, not past it
+    assert first.flaw() == "read 300 records of 299 counted"  # record 50 and record 300
     read_pass(agreement, campaign, lambda: None)
-    assert not agreement.settled  # the two passes differ: record 101 was skipped
+    assert not agreement.settled
     read_pass(agreement, campaign, lambda: None)
     assert agreement.settled and 101 in agreement.selection() and 50 not in agreement.selection()
 
 
-def test_a_count_that_changes_or_a_record_read_twice_spoils_the_pass() -> None:
+def test_a_shift_past_the_overlap_is_a_gap() -> None:
+    campaign = Campaign(300, lambda i: i <= 280)
+    agreement = Agreement(5)
+    twenty_out_twenty_in = (list(range(1, 21)), list(range(281, 301)))
+    read_pass(agreement, campaign, _moves(campaign, None, twenty_out_twenty_in))
+    tally = agreement.passes[0]
+    assert set(tally.counts) == {280}
+    assert not set(range(101, 111)) & set(tally.entries)  # skipped, and seen to be
+    assert tally.flaw() == "1 pages shared no record with the page before"
+
+
+def test_a_count_that_changes_spoils_the_pass() -> None:
     campaign = Campaign(300, lambda i: i > 10)
     agreement = Agreement(5)
-    flips = iter([5, None, None])  # before the second page, record 5 starts to match
-
-    def flip() -> None:
-        record_id = next(flips, None)
-        if record_id:
-            campaign.status[record_id] = True
-
-    read_pass(agreement, campaign, lambda: flip() if agreement.passes[0].counts else None)
+    read_pass(agreement, campaign, _moves(campaign, None, ([], [5])))
     tally = agreement.passes[0]
     assert not tally.good
     assert tally.flaw() == "count changed while paging (290, 291)"
-    assert tally.repeats == 1  # the shift forward read record 110 again
 
 
 def test_a_churning_selection_is_refused_after_the_bound_saying_why() -> None:
@@ -121,26 +132,35 @@ def test_a_churning_selection_is_refused_after_the_bound_saying_why() -> None:
         agreement.selection()
 
 
-@given(st.integers(0, 2**32), st.integers(0, 6), st.integers(50, 400))
-def test_a_settled_selection_holds_only_records_listed_as_matching(
+@given(st.integers(0, 2**32), st.integers(0, 12), st.integers(50, 400))
+def test_never_matched_is_never_selected_and_matched_throughout_always_is(
     seed: int, flips: int, size: int
 ) -> None:
     rng = random.Random(seed)
     campaign = Campaign(size, lambda i: rng.random() < 0.5)
-    ever_matched = set(campaign.matching())
+    ever = set(campaign.matching())
+    always = set(campaign.matching())
+    in_pass = set(always)  # matching throughout the pass being read
     agreement = Agreement(6)
 
     def churn() -> None:
-        for _ in range(rng.randint(0, flips)):
+        for _ in range(rng.randint(0, flips) if rng.random() < 0.5 else 0):
             record_id = rng.randint(1, size)
             campaign.status[record_id] = not campaign.status[record_id]
-        ever_matched.update(campaign.matching())
+        now = set(campaign.matching())
+        ever.update(now)
+        always.intersection_update(now)
+        in_pass.intersection_update(now)
 
     while not agreement.settled and not agreement.exhausted:
-        read_pass(agreement, campaign, churn if rng.random() < 0.5 else lambda: None)
+        in_pass = set(campaign.matching())
+        read_pass(agreement, campaign, churn)
+        tally = agreement.passes[-1]
+        assert set(tally.entries) <= ever
+        if not tally.gaps:
+            assert in_pass <= set(tally.entries), "a pass without a gap skips nothing"
     if agreement.settled:
-        assert set(agreement.selection()) <= ever_matched
-        assert len(agreement.selection()) == agreement.passes[-1].counts[0]
+        assert always <= set(agreement.selection()) <= ever
 
 
 # --- numbers held back -----------------------------------------------------------------

@@ -24,7 +24,7 @@ from bulkremove.journal.listing import CAMPAIGN, SELECTION
 from bulkremove.listing.fetch import Getter, Lister
 from bulkremove.listing.holdback import numbers_to_remove
 from bulkremove.listing.pages import ListingPage
-from bulkremove.listing.passes import Agreement
+from bulkremove.listing.passes import OVERLAP, Agreement
 from bulkremove.listing.records import PHONE_NUMBERS, TARGETS, ListedRecord, Target, read_record
 from bulkremove.logs import get_logger
 from bulkremove.plan import make_plan
@@ -169,7 +169,9 @@ class _Selecting:
                 whole = "" if listing == SELECTION else "listing the whole campaign: "
                 raise UnsettledError(whole + agreement.refusal())
             tally = agreement.current()
-            pages = self.lister.pages(self.target, self.campaign, filters, tally.next_offset)
+            pages = self.lister.pages(
+                self.target, self.campaign, filters, tally.next_offset, overlap=OVERLAP
+            )
             async for page in pages:
                 fields = [record.fields for record in page.records]
                 self.journal.add_listed_page(listing, tally.number, page.offset, page.count, fields)
