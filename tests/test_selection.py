@@ -228,6 +228,8 @@ def test_the_agreed_records_are_kept_and_their_keys_are_pending(tmp_path: Path) 
     )
     prepared.journal.close()
     assert prepared.plan.ids == 115 and api.gets == 4
+    assert prepared.plan.selection["count"] == 115  # the overlap read twice counts once
+    assert prepared.plan.input["duplicates"] == 0
     assert prepared.plan.selection["passes"][-1]["good"]
     with Journal.open(path) as journal:
         assert journal.get_meta("state") == "dry_run"

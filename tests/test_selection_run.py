@@ -61,7 +61,7 @@ def test_a_dry_run_lists_and_sends_nothing_then_resume_removes_exactly_that(
         after_dry = server.stats()
         assert after_dry["ids_requested"] == 0 and after_dry["gets"] == 4  # 2 passes of 2 pages
         plan = json.loads((tmp_path / "plan.json").read_text())["plan"]
-        assert plan["ids"] == len(_matching(records))
+        assert plan["ids"] == plan["selection"]["count"] == len(_matching(records))
         assert plan["selection"]["where"] == {
             "create_date_to": "2025-12-31",
             "system_status": ["NO_CALL", "ABANDONED_AFTER_N_TRIES"],
@@ -134,7 +134,9 @@ def test_a_listing_killed_midway_resumes_at_its_last_page(tmp_path: Path) -> Non
         assert done.returncode == 0, done.stderr
         assert server.stats()["gets"] - gets == 14 - kept, "only the pages not yet read"
         assert server.remaining() == set()
-    assert json.loads(done.stdout)["totals"]["removed"] == 600
+    report = json.loads(done.stdout)
+    assert report["totals"]["removed"] == 600
+    assert report["selection"]["count"] == 600 and report["selection"]["requests"] == 14
 
 
 def _pages(journal: Path) -> int:

@@ -119,6 +119,8 @@ class _Selecting:
         self.filters = filters
         self.target = selection_target(settings)
         self.log = get_logger("listing").bind(campaign=self.campaign)
+        self.requests_before = 0
+        """GETs sent for this listing by the runs before (a resumed listing)."""
         self.meta: dict[str, Any] = {
             "state": "listing",
             "campaign": self.campaign,
@@ -134,7 +136,7 @@ class _Selecting:
                     f"{self.journal.path} lists {name} {before.get(name)}, not "
                     f"{self.meta[name]}: a listing goes on with the selection it began with"
                 )
-        self.meta["requests"] = before.get("requests", 0)
+        self.requests_before = int(before.get("requests", 0))
         if before.get("state") == "refused":
             self.journal.forget_listing()  # resumed after a refusal: list afresh
         selection = await self._agree(SELECTION, self.filters)
@@ -152,7 +154,7 @@ class _Selecting:
                 self.log.info("number_held_back", number=h.number, reason=h.reason)
         added = self.journal.add_pending([(self.campaign, keys)]) if keys else 0
         self.meta.update(state=AGREED, count=len(records), keys=len(keys))
-        self.meta["requests"] += self.lister.requests
+        self.meta["requests"] = self.requests_before + self.lister.requests
         rows = ((record.record_id, record.key, record.fields) for record in records)
         inputs = {"lines": 0, "ids": added, "duplicates": len(keys) - added, "invalid": 0}
         self.journal.keep_selection(self.campaign, rows, {"listing": self.meta, "input": inputs})
@@ -165,7 +167,7 @@ class _Selecting:
         while not agreement.settled:
             if agreement.exhausted:
                 self.meta.update(state="refused", **{figures: _figures(agreement)})
-                self.journal.set_meta("listing", self.meta)
+                self._save()
                 whole = "" if listing == SELECTION else "listing the whole campaign: "
                 raise UnsettledError(whole + agreement.refusal())
             tally = agreement.current()
@@ -174,14 +176,17 @@ class _Selecting:
             )
             async for page in pages:
                 fields = [record.fields for record in page.records]
-                self.journal.add_listed_page(listing, tally.number, page.offset, page.count, fields)
+                self.meta["requests"] = self.requests_before + self.lister.requests
+                self.journal.add_listed_page(
+                    listing, tally.number, page.offset, page.count, fields, {"listing": self.meta}
+                )
                 entries = [(record.record_id, record.key) for record in page.records]
                 tally.add(page.offset, page.count, entries, page.last)
                 if len(tally.counts) % PROGRESS_PAGES == 0:
                     read = {"pass": tally.number, "read": tally.read, "count": page.count}
                     self.log.info(f"{listing}_listing", **read)
             self.meta[figures] = _figures(agreement)
-            self.journal.set_meta("listing", self.meta)
+            self._save()
             self.log.info(f"{listing}_pass", **tally.figures())
         return agreement
 
@@ -197,13 +202,19 @@ class _Selecting:
         return agreement
 
     def _records(self, listing: str, number: int) -> list[ListedRecord]:
-        """The records read by pass ``number`` of ``listing``, in listed order."""
-        return [
-            read_record(entry, self.target)
-            for pass_number, _, _, fields in self.journal.listed_pages(listing)
-            if pass_number == number
-            for entry in fields
-        ]
+        """The distinct records read by pass ``number`` of ``listing``, in listed order, each as
+        last read (pages overlap)."""
+        records: dict[int, ListedRecord] = {}
+        for pass_number, _, _, fields in self.journal.listed_pages(listing):
+            if pass_number == number:
+                for entry in fields:
+                    record = read_record(entry, self.target)
+                    records[record.record_id] = record
+        return list(records.values())
+
+    def _save(self) -> None:
+        self.meta["requests"] = self.requests_before + self.lister.requests
+        self.journal.set_meta("listing", self.meta)
 
 
 def number_key(number: str) -> int:
