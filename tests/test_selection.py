@@ -329,3 +329,23 @@ def test_a_phone_selection_sends_only_numbers_whose_every_record_is_selected(
             (1, "0048500"), (2, "0048500"), (3, "48500"), (5, "600"),
         ]  # fmt: skip
     assert keys == [1600, 10048500]  # the numbers' keys: digits behind a sentinel 1
+
+
+def test_where_comes_from_flags_the_environment_or_a_config_table(tmp_path: Path) -> None:
+    from bulkremove.settings import load_settings
+
+    flags, _ = load_settings({"where": ["system_status=NO_CALL", "system_status=CALL"]}, {})
+    assert str(flags.where) == "system_status=NO_CALL system_status=CALL"
+    env, _ = load_settings({}, {"BULKREMOVE_WHERE": "status_id=3,create_date_to=2025-12-31"})
+    assert env.where == parse_filters(["status_id=3", "create_date_to=2025-12-31"])
+    config = tmp_path / "purge.toml"
+    config.write_text('campaign = "00001"\n[where]\nsystem_status = ["NO_CALL"]\n'
+                      "create_date_to = 2025-12-31\n")  # fmt: skip
+    table, _ = load_settings({}, {}, str(config))
+    assert table.where is not None
+    assert table.where.as_dict() == {"system_status": ["NO_CALL"], "create_date_to": "2025-12-31"}
+    stored, _ = load_settings({}, {}, stored=table.public())  # as a journal keeps it
+    assert stored.where == table.where
+    config.write_text('[where]\nsystem_status = ["NOPE"]\n')
+    with pytest.raises(ConfigError, match=r"\(from .*purge.toml:where\) is invalid: must be a"):
+        load_settings({}, {}, str(config))
