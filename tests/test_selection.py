@@ -349,3 +349,30 @@ def test_where_comes_from_flags_the_environment_or_a_config_table(tmp_path: Path
     config.write_text('[where]\nsystem_status = ["NOPE"]\n')
     with pytest.raises(ConfigError, match=r"\(from .*purge.toml:where\) is invalid: must be a"):
         load_settings({}, {}, str(config))
+
+
+def test_a_resumed_listing_refused_is_kept_and_lists_afresh_next_time(tmp_path: Path) -> None:
+    campaign = Campaign(150, lambda i: True)
+    path = str(tmp_path / "j.sqlite")
+    flips = iter(range(10**6))
+
+    def churn() -> None:
+        record_id = next(flips) % 150 + 1
+        campaign.status[record_id] = not campaign.status[record_id]
+
+    def stop() -> None:
+        raise KeyboardInterrupt
+
+    settings = _settings(tmp_path, max_listing_passes=2)
+    with pytest.raises(KeyboardInterrupt):
+        anyio.run(
+            lambda: prepare_selection(settings, ScriptedApi(campaign, stop), journal_path=path)
+        )
+    with pytest.raises(UnsettledError):
+        anyio.run(lambda: prepare_selection(settings, ScriptedApi(campaign, churn), resume=path))
+    assert listing_state(path) == "refused"
+    quiet = ScriptedApi(campaign)
+    prepared = anyio.run(lambda: prepare_selection(settings, quiet, resume=path))
+    prepared.journal.close()
+    assert quiet.gets == 4 and prepared.plan.ids == len(campaign.matching())
+    assert [p["pass"] for p in prepared.plan.selection["passes"]] == [1, 2]

@@ -136,6 +136,8 @@ class _Selecting:
                     f"{self.journal.path} lists {name} {before.get(name)}, not "
                     f"{self.meta[name]}: a listing goes on with the selection it began with"
                 )
+        if before.get("state") == AGREED:
+            raise ValueError(f"{self.journal.path}: its listing is over; resume it as any run")
         self.requests_before = int(before.get("requests", 0))
         if before.get("state") == "refused":
             self.journal.forget_listing()  # resumed after a refusal: list afresh
@@ -154,10 +156,9 @@ class _Selecting:
                 self.log.info("number_held_back", number=h.number, reason=h.reason)
         added = self.journal.add_pending([(self.campaign, keys)]) if keys else 0
         self.meta.update(state=AGREED, count=len(records), keys=len(keys))
-        self.meta["requests"] = self.requests_before + self.lister.requests
         rows = ((record.record_id, record.key, record.fields) for record in records)
         inputs = {"lines": 0, "ids": added, "duplicates": len(keys) - added, "invalid": 0}
-        self.journal.keep_selection(self.campaign, rows, {"listing": self.meta, "input": inputs})
+        self.journal.keep_selection(self.campaign, rows, {**self._meta(), "input": inputs})
         self.log.info("selection_agreed", records=len(records), keys=len(keys))
 
     async def _agree(self, listing: str, filters: Filters | None) -> Agreement:
@@ -167,7 +168,7 @@ class _Selecting:
         while not agreement.settled:
             if agreement.exhausted:
                 self.meta.update(state="refused", **{figures: _figures(agreement)})
-                self._save()
+                self.journal.set_metas(self._meta())
                 whole = "" if listing == SELECTION else "listing the whole campaign: "
                 raise UnsettledError(whole + agreement.refusal())
             tally = agreement.current()
@@ -176,9 +177,8 @@ class _Selecting:
             )
             async for page in pages:
                 fields = [record.fields for record in page.records]
-                self.meta["requests"] = self.requests_before + self.lister.requests
                 self.journal.add_listed_page(
-                    listing, tally.number, page.offset, page.count, fields, {"listing": self.meta}
+                    listing, tally.number, page.offset, page.count, fields, self._meta()
                 )
                 entries = [(record.record_id, record.key) for record in page.records]
                 tally.add(page.offset, page.count, entries, page.last)
@@ -186,7 +186,7 @@ class _Selecting:
                     read = {"pass": tally.number, "read": tally.read, "count": page.count}
                     self.log.info(f"{listing}_listing", **read)
             self.meta[figures] = _figures(agreement)
-            self._save()
+            self.journal.set_metas(self._meta())
             self.log.info(f"{listing}_pass", **tally.figures())
         return agreement
 
@@ -195,7 +195,7 @@ class _Selecting:
         agreement = Agreement(self.bound)
         for number, offset, count, fields in self.journal.listed_pages(listing):
             tally = agreement.current()
-            if tally.number != number:  # a pass left unfinished by a kill: start it again
+            if tally.number != number:  # out of order (a journal edited by hand): left out
                 continue
             page = ListingPage(offset, count, [read_record(entry, self.target) for entry in fields])
             tally.add(offset, count, [(r.record_id, r.key) for r in page.records], page.last)
@@ -212,9 +212,10 @@ class _Selecting:
                     records[record.record_id] = record
         return list(records.values())
 
-    def _save(self) -> None:
+    def _meta(self) -> dict[str, Any]:
+        """The journal's meta ``listing`` as it stands, with the GETs sent so far."""
         self.meta["requests"] = self.requests_before + self.lister.requests
-        self.journal.set_meta("listing", self.meta)
+        return {"listing": self.meta}
 
 
 def number_key(number: str) -> int:
