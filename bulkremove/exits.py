@@ -3,8 +3,9 @@
     0    every record removed or not found
     1    internal error (a bug)
     2    refused before anything was sent: usage, configuration, input, journal, max_delete,
-         no confirmation
-    3    aborted by a fatal API answer (401, 403, unknown campaign, TLS) or a server that is down
+         no confirmation, a selection whose listing passes never agreed
+    3    aborted by a fatal API answer (401, 403, unknown campaign, TLS), a server that is down,
+         or a selection's listing that failed
     4    finished with records left in_call, failed or pending
     5    the journal failed after sending started: records may be removed that it does not show
     6    the input held no ids (nothing sent); allow_empty makes that a success

@@ -172,8 +172,9 @@ async def run(
 def check_not_empty(plan: Plan, settings: Settings) -> None:
     """Refuse (EmptyInputError) a new run whose input held no ids, unless ``allow_empty``."""
     if plan.ids == 0 and not plan.resumed and not settings.allow_empty:
+        what = "the selection matched no records" if plan.selection else "the input holds no ids"
         raise EmptyInputError(
-            "the input holds no ids: nothing sent; an empty export is taken for an incident "
+            f"{what}: nothing sent; an empty export is taken for an incident "
             "(exit 6): --allow-empty (allow_empty = true) makes it a success"
         )
 

@@ -42,7 +42,7 @@ class Campaign:
 
 
 def read_pass(agreement: Agreement, campaign: Campaign, between: Callable[[], None]) -> None:
-    """One pass by offset; ``between`` changes the campaign before each page."""
+    """One pass by overlapping offsets; ``between`` changes the campaign before each page."""
     tally = agreement.current()
     while not tally.done:
         between()
@@ -63,42 +63,53 @@ def test_a_quiet_selection_settles_in_two_passes() -> None:
     }  # fmt: skip
 
 
-def test_a_shift_that_keeps_the_count_skips_a_record_and_the_next_pass_catches_it() -> None:
-    campaign = Campaign(300, lambda i: True)
+def _moves(campaign: Campaign, *moves: tuple[list[int], list[int]] | None) -> Callable[[], None]:
+    """Before each page, the next move: records that stop matching, records that start."""
+    left = iter(moves)
+
+    def move() -> None:
+        step = next(left, None)
+        if step:
+            for record_id in step[0]:
+                campaign.status[record_id] = False
+            for record_id in step[1]:
+                campaign.status[record_id] = True
+
+    return move
+
+
+def test_a_shift_within_the_overlap_skips_nothing() -> None:
+    campaign = Campaign(300, lambda i: i < 300)
     agreement = Agreement(5)
-    moves = iter([None, (50, 300)])  # before the second page: record 50 leaves, 300 came back
-
-    def shift() -> None:
-        move = next(moves, None)
-        if move:
-            campaign.status[move[0]] = False
-            campaign.status[move[1]] = True
-
-    campaign.status[300] = False
-    read_pass(agreement, campaign, shift)
+    # before the second page record 50 leaves and record 300 comes: the count stays 299
+    read_pass(agreement, campaign, _moves(campaign, None, ([50], [300])))
     first = agreement.passes[0]
-    assert first.good and 101 not in first.entries  # skipped, and the pass cannot tell
+    assert 101 in first.entries  # the shift moved it back into the overlap, not past it
+    assert first.flaw() == "read 300 records of 299 counted"  # record 50 and record 300
     read_pass(agreement, campaign, lambda: None)
-    assert not agreement.settled  # the two passes differ: record 101 was skipped
+    assert not agreement.settled
     read_pass(agreement, campaign, lambda: None)
     assert agreement.settled and 101 in agreement.selection() and 50 not in agreement.selection()
 
 
-def test_a_count_that_changes_or_a_record_read_twice_spoils_the_pass() -> None:
+def test_a_shift_past_the_overlap_is_a_gap() -> None:
+    campaign = Campaign(300, lambda i: i <= 280)
+    agreement = Agreement(5)
+    twenty_out_twenty_in = (list(range(1, 21)), list(range(281, 301)))
+    read_pass(agreement, campaign, _moves(campaign, None, twenty_out_twenty_in))
+    tally = agreement.passes[0]
+    assert set(tally.counts) == {280}
+    assert not set(range(101, 111)) & set(tally.entries)  # skipped, and seen to be
+    assert tally.flaw() == "1 pages shared no record with the page before"
+
+
+def test_a_count_that_changes_spoils_the_pass() -> None:
     campaign = Campaign(300, lambda i: i > 10)
     agreement = Agreement(5)
-    flips = iter([5, None, None])  # before the second page, record 5 starts to match
-
-    def flip() -> None:
-        record_id = next(flips, None)
-        if record_id:
-            campaign.status[record_id] = True
-
-    read_pass(agreement, campaign, lambda: flip() if agreement.passes[0].counts else None)
+    read_pass(agreement, campaign, _moves(campaign, None, ([], [5])))
     tally = agreement.passes[0]
     assert not tally.good
     assert tally.flaw() == "count changed while paging (290, 291)"
-    assert tally.repeats == 1  # the shift forward read record 110 again
 
 
 def test_a_churning_selection_is_refused_after_the_bound_saying_why() -> None:
@@ -121,26 +132,35 @@ def test_a_churning_selection_is_refused_after_the_bound_saying_why() -> None:
         agreement.selection()
 
 
-@given(st.integers(0, 2**32), st.integers(0, 6), st.integers(50, 400))
-def test_a_settled_selection_holds_only_records_listed_as_matching(
+@given(st.integers(0, 2**32), st.integers(0, 12), st.integers(50, 400))
+def test_never_matched_is_never_selected_and_matched_throughout_always_is(
     seed: int, flips: int, size: int
 ) -> None:
     rng = random.Random(seed)
     campaign = Campaign(size, lambda i: rng.random() < 0.5)
-    ever_matched = set(campaign.matching())
+    ever = set(campaign.matching())
+    always = set(campaign.matching())
+    in_pass = set(always)  # matching throughout the pass being read
     agreement = Agreement(6)
 
     def churn() -> None:
-        for _ in range(rng.randint(0, flips)):
+        for _ in range(rng.randint(0, flips) if rng.random() < 0.5 else 0):
             record_id = rng.randint(1, size)
             campaign.status[record_id] = not campaign.status[record_id]
-        ever_matched.update(campaign.matching())
+        now = set(campaign.matching())
+        ever.update(now)
+        always.intersection_update(now)
+        in_pass.intersection_update(now)
 
     while not agreement.settled and not agreement.exhausted:
-        read_pass(agreement, campaign, churn if rng.random() < 0.5 else lambda: None)
+        in_pass = set(campaign.matching())
+        read_pass(agreement, campaign, churn)
+        tally = agreement.passes[-1]
+        assert set(tally.entries) <= ever
+        if not tally.gaps:
+            assert in_pass <= set(tally.entries), "a pass without a gap skips nothing"
     if agreement.settled:
-        assert set(agreement.selection()) <= ever_matched
-        assert len(agreement.selection()) == agreement.passes[-1].counts[0]
+        assert always <= set(agreement.selection()) <= ever
 
 
 # --- numbers held back -----------------------------------------------------------------
@@ -208,6 +228,8 @@ def test_the_agreed_records_are_kept_and_their_keys_are_pending(tmp_path: Path) 
     )
     prepared.journal.close()
     assert prepared.plan.ids == 115 and api.gets == 4
+    assert prepared.plan.selection["count"] == 115  # the overlap read twice counts once
+    assert prepared.plan.input["duplicates"] == 0
     assert prepared.plan.selection["passes"][-1]["good"]
     with Journal.open(path) as journal:
         assert journal.get_meta("state") == "dry_run"
@@ -307,3 +329,50 @@ def test_a_phone_selection_sends_only_numbers_whose_every_record_is_selected(
             (1, "0048500"), (2, "0048500"), (3, "48500"), (5, "600"),
         ]  # fmt: skip
     assert keys == [1600, 10048500]  # the numbers' keys: digits behind a sentinel 1
+
+
+def test_where_comes_from_flags_the_environment_or_a_config_table(tmp_path: Path) -> None:
+    from bulkremove.settings import load_settings
+
+    flags, _ = load_settings({"where": ["system_status=NO_CALL", "system_status=CALL"]}, {})
+    assert str(flags.where) == "system_status=NO_CALL system_status=CALL"
+    env, _ = load_settings({}, {"BULKREMOVE_WHERE": "status_id=3,create_date_to=2025-12-31"})
+    assert env.where == parse_filters(["status_id=3", "create_date_to=2025-12-31"])
+    config = tmp_path / "purge.toml"
+    config.write_text('campaign = "00001"\n[where]\nsystem_status = ["NO_CALL"]\n'
+                      "create_date_to = 2025-12-31\n")  # fmt: skip
+    table, _ = load_settings({}, {}, str(config))
+    assert table.where is not None
+    assert table.where.as_dict() == {"system_status": ["NO_CALL"], "create_date_to": "2025-12-31"}
+    stored, _ = load_settings({}, {}, stored=table.public())  # as a journal keeps it
+    assert stored.where == table.where
+    config.write_text('[where]\nsystem_status = ["NOPE"]\n')
+    with pytest.raises(ConfigError, match=r"\(from .*purge.toml:where\) is invalid: must be a"):
+        load_settings({}, {}, str(config))
+
+
+def test_a_resumed_listing_refused_is_kept_and_lists_afresh_next_time(tmp_path: Path) -> None:
+    campaign = Campaign(150, lambda i: True)
+    path = str(tmp_path / "j.sqlite")
+    flips = iter(range(10**6))
+
+    def churn() -> None:
+        record_id = next(flips) % 150 + 1
+        campaign.status[record_id] = not campaign.status[record_id]
+
+    def stop() -> None:
+        raise KeyboardInterrupt
+
+    settings = _settings(tmp_path, max_listing_passes=2)
+    with pytest.raises(KeyboardInterrupt):
+        anyio.run(
+            lambda: prepare_selection(settings, ScriptedApi(campaign, stop), journal_path=path)
+        )
+    with pytest.raises(UnsettledError):
+        anyio.run(lambda: prepare_selection(settings, ScriptedApi(campaign, churn), resume=path))
+    assert listing_state(path) == "refused"
+    quiet = ScriptedApi(campaign)
+    prepared = anyio.run(lambda: prepare_selection(settings, quiet, resume=path))
+    prepared.journal.close()
+    assert quiet.gets == 4 and prepared.plan.ids == len(campaign.matching())
+    assert [p["pass"] for p in prepared.plan.selection["passes"]] == [1, 2]

@@ -61,7 +61,7 @@ def test_a_dry_run_lists_and_sends_nothing_then_resume_removes_exactly_that(
         after_dry = server.stats()
         assert after_dry["ids_requested"] == 0 and after_dry["gets"] == 4  # 2 passes of 2 pages
         plan = json.loads((tmp_path / "plan.json").read_text())["plan"]
-        assert plan["ids"] == len(_matching(records))
+        assert plan["ids"] == plan["selection"]["count"] == len(_matching(records))
         assert plan["selection"]["where"] == {
             "create_date_to": "2025-12-31",
             "system_status": ["NO_CALL", "ABANDONED_AFTER_N_TRIES"],
@@ -128,13 +128,15 @@ def test_a_listing_killed_midway_resumes_at_its_last_page(tmp_path: Path) -> Non
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         kept = _pages(journal)
-        assert 8 <= kept < 12 and server.stats()["ids_requested"] == 0
+        assert 8 <= kept < 14 and server.stats()["ids_requested"] == 0  # 7 pages a pass
         gets = server.stats()["gets"]
         done = bulkremove(["run", "--resume", str(journal), "--report", "-"], cwd=tmp_path)
         assert done.returncode == 0, done.stderr
-        assert server.stats()["gets"] - gets == 12 - kept, "only the pages not yet read"
+        assert server.stats()["gets"] - gets == 14 - kept, "only the pages not yet read"
         assert server.remaining() == set()
-    assert json.loads(done.stdout)["totals"]["removed"] == 600
+    report = json.loads(done.stdout)
+    assert report["totals"]["removed"] == 600
+    assert report["selection"]["count"] == 600 and report["selection"]["requests"] == 14
 
 
 def _pages(journal: Path) -> int:
@@ -207,3 +209,15 @@ def test_a_selection_that_never_holds_still_is_refused_with_nothing_deleted(
     assert "nothing was removed" in done.stderr
     assert stats["ids_requested"] == 0 and len(remaining) == 400
     assert not (tmp_path / "j.sqlite").exists()
+
+
+def test_a_selection_that_matches_nothing_is_empty_input(tmp_path: Path) -> None:
+    seed = write_records(tmp_path / "c.json", "00001", "customer_id", _records(10))
+    with sandbox("--records", str(seed)) as server:
+        where = ["--where", "create_date_to=2000-01-01", "--journal", "e.sqlite"]
+        empty = bulkremove(_args(server, *where), cwd=tmp_path)
+        allowed = bulkremove(_args(server, *where, "--allow-empty"), cwd=tmp_path)
+        assert server.stats()["ids_requested"] == 0
+    assert empty.returncode == 6, empty.stderr
+    assert "the selection matched no records: nothing sent" in empty.stderr
+    assert allowed.returncode == 0, allowed.stderr

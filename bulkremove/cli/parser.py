@@ -44,9 +44,10 @@ settings: every option outside "what to run" is also a config file key (dashes a
 and an environment variable BULKREMOVE_<KEY>; a flag wins over the environment, which wins over
 the file. The password is never a flag: BULKREMOVE_PASSWORD, password or password_file.
 
-exit codes: 0 all removed or not found; 1 internal error; 2 refused, nothing sent; 3 aborted
-by the API (401/403/unknown campaign); 4 records left in_call, failed or pending; 7 a clean run
-that --verify found contradicted; 130 interrupted; 141 the reader of stdout went away
+exit codes: 0 all removed or not found; 1 internal error; 2 refused, nothing sent (also a
+--where selection that never held still); 3 aborted by the API (401/403/unknown campaign, a
+listing that failed); 4 records left in_call, failed or pending; 7 a clean run that --verify
+found contradicted; 130 interrupted; 141 the reader of stdout went away
 """
 
 

@@ -25,16 +25,31 @@ class Listings(Connection):
     """The part of a journal that keeps listings."""
 
     def add_listed_page(
-        self, listing: str, number: int, offset: int, count: int, records: list[Any]
+        self,
+        listing: str,
+        number: int,
+        offset: int,
+        count: int,
+        records: list[Any],
+        meta: Mapping[str, object],
     ) -> None:
-        """Commit one page of pass ``number`` of ``listing``: its count and its records."""
+        """Commit one page of pass ``number`` of ``listing`` (its count and its records) with
+        ``meta``, in one transaction."""
         self._check_writable()
+        con = self._con
         with self._failing("writing a listed page"):
-            self._con.execute(
-                "INSERT OR REPLACE INTO listing_pages"
-                ' (listing, pass, "offset", count, at, records) VALUES (?, ?, ?, ?, ?, ?)',
-                (listing, number, offset, count, time.time(), orjson.dumps(records).decode()),
-            )
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                con.execute(
+                    "INSERT OR REPLACE INTO listing_pages"
+                    ' (listing, pass, "offset", count, at, records) VALUES (?, ?, ?, ?, ?, ?)',
+                    (listing, number, offset, count, time.time(), orjson.dumps(records).decode()),
+                )
+                self.set_metas(meta)
+                con.execute("COMMIT")
+            except BaseException:
+                con.rollback()
+                raise
 
     def listed_pages(self, listing: str) -> Iterator[tuple[int, int, int, list[Any]]]:
         """``(pass, offset, count, records)`` of every page kept of ``listing``, in order."""

@@ -93,16 +93,23 @@ class Lister:
         return await self._get(url, lambda body: read_page(_present(body), target, offset))
 
     async def pages(
-        self, target: Target, campaign: str, filters: Filters | None, offset: int = 0
+        self,
+        target: Target,
+        campaign: str,
+        filters: Filters | None,
+        offset: int = 0,
+        *,
+        overlap: int = 0,
     ) -> AsyncIterator[ListingPage]:
         """One pass over the matching records from ``offset``: pages until the count is reached
-        (as the latest page gives it) or a page comes back empty."""
+        (as the latest page gives it) or a page comes back empty. Each page after the first
+        starts ``overlap`` records before the end of the one before."""
         while True:
             page = await self.page(target, campaign, filters, offset)
             yield page
             if page.last:
                 return
-            offset = page.next_offset
+            offset = page.next_offset - overlap
 
     async def record(self, campaign: str, customer_id: int) -> ListedRecord | None:
         """The CRM record of ``customer_id`` in ``campaign``, or None when the API answers 404.

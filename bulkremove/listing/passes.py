@@ -1,16 +1,22 @@
 """Passes over a selection, until two agree: when a listing read by offset can be trusted.
 
 Paging by offset while the dialer changes statuses shifts the offsets: a record can be skipped
-or read twice. So the whole selection is read in passes, and nothing is removed until:
+or read twice. Two rules guard against it.
 
-- a pass is **good**: every page gave the same ``count``, the pass read exactly that many
-  records, and no record came twice;
-- two **consecutive good passes** read the same set of records (record id and key).
+- **Pages overlap.** Each page starts :data:`OVERLAP` records before the end of the one before
+  (offsets 0, 90, 180, ...). Records come in the order they were added, which a status change
+  does not alter, so when a page shares at least one record with the page before, every record
+  after the earlier page still matching is at or after that shared record: none was skipped. A
+  page that shares none (a shift larger than the overlap) is a *gap*, and the pass is not good.
+  Records read twice are counted once.
+- **Passes agree.** A pass is *good* when it has no gap, every page gave the same ``count``, and
+  the pass read exactly that many distinct records. The selection is fixed when two consecutive
+  good passes read the same set of records (record id and key).
 
-That set is the selection. Every record in it was listed as matching (so a record that never
-matched is never in it), and a record that matched throughout both passes was read by both
-unless both misread it alike, which needs the same shift at the same page in each. Up to
-``max_listing_passes`` passes are read; then the run is refused, saying why. Pure code.
+That set is the selection. Every record in it was listed as matching, so a record that never
+matched is never in it; a record that matched throughout a pass is read by it, so one that
+matched throughout the listing is in it. Up to ``max_listing_passes`` passes are read; then the
+run is refused, saying why. Pure code.
 """
 
 from __future__ import annotations
@@ -21,6 +27,11 @@ from typing import Any
 
 from bulkremove.listing.pages import PAGE_SIZE
 from bulkremove.listing.records import Key
+
+OVERLAP = 10
+"""Records a page shares with the page before: a shift of up to this many loses nothing."""
+STEP = PAGE_SIZE - OVERLAP
+"""The offset from one page to the next."""
 
 Entry = tuple[int, Key]
 """A listed record as the agreement compares it: its record id and its key."""
@@ -34,37 +45,38 @@ class PassTally:
     counts: list[int] = field(default_factory=list)
     """The ``count`` each page gave, in order."""
     entries: dict[int, Key] = field(default_factory=dict)
-    read: int = 0
-    """Records read in this pass, repeats included."""
-    repeats: int = 0
-    """Records read again in this pass (by record id)."""
+    """The distinct records read, by record id, in the order first read."""
+    gaps: int = 0
+    """Pages that shared no record with the page before: records may have been skipped."""
     next_offset: int = 0
     done: bool = False
+    _before: set[int] = field(default_factory=set)
+    """The record ids of the page before."""
 
     def add(self, offset: int, count: int, entries: Iterable[Entry], last: bool) -> None:
         """Take the page read at ``offset``; ``last`` when no page follows it."""
         if self.done or offset != self.next_offset:
             raise ValueError(f"pass {self.number}: page at {offset}, not {self.next_offset}")
-        self.counts.append(count)
-        before = len(self.entries)
-        read = 0
+        page: set[int] = set()
         for record_id, key in entries:
-            read += 1
+            page.add(record_id)
             self.entries[record_id] = key
-        self.repeats += read - (len(self.entries) - before)
-        self.read += read
-        self.next_offset = offset + PAGE_SIZE
+        if self.counts and page and page.isdisjoint(self._before):
+            self.gaps += 1
+        self.counts.append(count)
+        self._before = page
+        self.next_offset = offset + STEP
         self.done = last
 
     @property
+    def read(self) -> int:
+        """Distinct records read in this pass."""
+        return len(self.entries)
+
+    @property
     def good(self) -> bool:
-        """Every page gave one count, that many records were read, and none twice."""
-        return (
-            self.done
-            and len(set(self.counts)) == 1
-            and self.read == self.counts[0]
-            and not self.repeats
-        )
+        """No gap, one count on every page, and that many distinct records read."""
+        return self.flaw() is None
 
     def flaw(self) -> str | None:
         """Why the pass is not good, in words; None when it is."""
@@ -72,8 +84,8 @@ class PassTally:
             return "not finished"
         if len(set(self.counts)) > 1:
             return f"count changed while paging ({', '.join(map(str, _runs(self.counts)))})"
-        if self.repeats:
-            return f"{self.repeats} records came twice"
+        if self.gaps:
+            return f"{self.gaps} pages shared no record with the page before"
         if self.read != self.counts[0]:
             return f"read {self.read} records of {self.counts[0]} counted"
         return None

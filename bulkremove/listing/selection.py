@@ -24,7 +24,7 @@ from bulkremove.journal.listing import CAMPAIGN, SELECTION
 from bulkremove.listing.fetch import Getter, Lister
 from bulkremove.listing.holdback import numbers_to_remove
 from bulkremove.listing.pages import ListingPage
-from bulkremove.listing.passes import Agreement
+from bulkremove.listing.passes import OVERLAP, Agreement
 from bulkremove.listing.records import PHONE_NUMBERS, TARGETS, ListedRecord, Target, read_record
 from bulkremove.logs import get_logger
 from bulkremove.plan import make_plan
@@ -119,6 +119,8 @@ class _Selecting:
         self.filters = filters
         self.target = selection_target(settings)
         self.log = get_logger("listing").bind(campaign=self.campaign)
+        self.requests_before = 0
+        """GETs sent for this listing by the runs before (a resumed listing)."""
         self.meta: dict[str, Any] = {
             "state": "listing",
             "campaign": self.campaign,
@@ -134,7 +136,9 @@ class _Selecting:
                     f"{self.journal.path} lists {name} {before.get(name)}, not "
                     f"{self.meta[name]}: a listing goes on with the selection it began with"
                 )
-        self.meta["requests"] = before.get("requests", 0)
+        if before.get("state") == AGREED:
+            raise ValueError(f"{self.journal.path}: its listing is over; resume it as any run")
+        self.requests_before = int(before.get("requests", 0))
         if before.get("state") == "refused":
             self.journal.forget_listing()  # resumed after a refusal: list afresh
         selection = await self._agree(SELECTION, self.filters)
@@ -152,10 +156,9 @@ class _Selecting:
                 self.log.info("number_held_back", number=h.number, reason=h.reason)
         added = self.journal.add_pending([(self.campaign, keys)]) if keys else 0
         self.meta.update(state=AGREED, count=len(records), keys=len(keys))
-        self.meta["requests"] += self.lister.requests
         rows = ((record.record_id, record.key, record.fields) for record in records)
         inputs = {"lines": 0, "ids": added, "duplicates": len(keys) - added, "invalid": 0}
-        self.journal.keep_selection(self.campaign, rows, {"listing": self.meta, "input": inputs})
+        self.journal.keep_selection(self.campaign, rows, {**self._meta(), "input": inputs})
         self.log.info("selection_agreed", records=len(records), keys=len(keys))
 
     async def _agree(self, listing: str, filters: Filters | None) -> Agreement:
@@ -165,21 +168,25 @@ class _Selecting:
         while not agreement.settled:
             if agreement.exhausted:
                 self.meta.update(state="refused", **{figures: _figures(agreement)})
-                self.journal.set_meta("listing", self.meta)
+                self.journal.set_metas(self._meta())
                 whole = "" if listing == SELECTION else "listing the whole campaign: "
                 raise UnsettledError(whole + agreement.refusal())
             tally = agreement.current()
-            pages = self.lister.pages(self.target, self.campaign, filters, tally.next_offset)
+            pages = self.lister.pages(
+                self.target, self.campaign, filters, tally.next_offset, overlap=OVERLAP
+            )
             async for page in pages:
                 fields = [record.fields for record in page.records]
-                self.journal.add_listed_page(listing, tally.number, page.offset, page.count, fields)
+                self.journal.add_listed_page(
+                    listing, tally.number, page.offset, page.count, fields, self._meta()
+                )
                 entries = [(record.record_id, record.key) for record in page.records]
                 tally.add(page.offset, page.count, entries, page.last)
                 if len(tally.counts) % PROGRESS_PAGES == 0:
                     read = {"pass": tally.number, "read": tally.read, "count": page.count}
                     self.log.info(f"{listing}_listing", **read)
             self.meta[figures] = _figures(agreement)
-            self.journal.set_meta("listing", self.meta)
+            self.journal.set_metas(self._meta())
             self.log.info(f"{listing}_pass", **tally.figures())
         return agreement
 
@@ -188,20 +195,27 @@ class _Selecting:
         agreement = Agreement(self.bound)
         for number, offset, count, fields in self.journal.listed_pages(listing):
             tally = agreement.current()
-            if tally.number != number:  # a pass left unfinished by a kill: start it again
+            if tally.number != number:  # out of order (a journal edited by hand): left out
                 continue
             page = ListingPage(offset, count, [read_record(entry, self.target) for entry in fields])
             tally.add(offset, count, [(r.record_id, r.key) for r in page.records], page.last)
         return agreement
 
     def _records(self, listing: str, number: int) -> list[ListedRecord]:
-        """The records read by pass ``number`` of ``listing``, in listed order."""
-        return [
-            read_record(entry, self.target)
-            for pass_number, _, _, fields in self.journal.listed_pages(listing)
-            if pass_number == number
-            for entry in fields
-        ]
+        """The distinct records read by pass ``number`` of ``listing``, in listed order, each as
+        last read (pages overlap)."""
+        records: dict[int, ListedRecord] = {}
+        for pass_number, _, _, fields in self.journal.listed_pages(listing):
+            if pass_number == number:
+                for entry in fields:
+                    record = read_record(entry, self.target)
+                    records[record.record_id] = record
+        return list(records.values())
+
+    def _meta(self) -> dict[str, Any]:
+        """The journal's meta ``listing`` as it stands, with the GETs sent so far."""
+        self.meta["requests"] = self.requests_before + self.lister.requests
+        return {"listing": self.meta}
 
 
 def number_key(number: str) -> int:
