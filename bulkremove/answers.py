@@ -56,7 +56,7 @@ class Outcomes(Sequence[Outcome]):
     one is read, and the engine reads the columns.
     """
 
-    __slots__ = ("details", "ids", "record_ids", "statuses")
+    __slots__ = ("details", "ids", "record_ids", "removed", "statuses")
 
     def __init__(
         self,
@@ -64,12 +64,15 @@ class Outcomes(Sequence[Outcome]):
         statuses: list[str],
         record_ids: list[int | None],
         details: dict[int, str],
+        removed: dict[int, list[int]] | None = None,
     ) -> None:
         self.ids = ids
         self.statuses = statuses
         self.record_ids = record_ids
         self.details = details
         """Index in ``ids`` to the raw entry or reason, only for unexpected answers."""
+        self.removed = removed or {}
+        """Index in ``ids`` to the record ids removed, for keys that match several records."""
 
     @classmethod
     def of(cls, outcomes: Sequence[Outcome]) -> Outcomes:

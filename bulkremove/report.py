@@ -22,11 +22,18 @@ def build_report(journal: Journal, path: str) -> dict[str, Any]:
     totals = {state: sum(c[state] for c in campaigns.values()) for state in STATES}
     lost = journal.counts_after_lost_answer()
     input_stats = journal.get_meta("input") or {}
+    target = (journal.get_meta("settings") or {}).get("target") or "customer_id"
+    # a customer id is one record; a phone number removes every record holding it
+    records_removed = (
+        sum(journal.removed_records().values()) if target == "phone_number" else totals["removed"]
+    )
     return {
         "journal": path,
         "state": journal.get_meta("state") or "unknown",
+        "target": target,
         "campaigns": campaigns,
         "totals": totals,
+        "records_removed": records_removed,
         "not_found_after_lost_answer": lost["not_found"],
         "failed_after_lost_answer": lost["failed"],
         "input": {
@@ -46,10 +53,13 @@ def summary_lines(report: dict[str, Any], failed_reason: str | None = None) -> l
     """
     totals = report["totals"]
     all_records = sum(totals.values())
+    numbers = report.get("target") == "phone_number"
     lines = [
         f"journal: {report['journal']}",
-        f"records: {all_records}  removed: {totals['removed']}  not found: {totals['not_found']}"
-        f"  in call: {totals['in_call']}  failed: {totals['failed']}  pending: {totals['pending']}",
+        f"{'phone numbers' if numbers else 'records'}: {all_records}  removed: "
+        f"{totals['removed']}  not found: {totals['not_found']}  in call: {totals['in_call']}"
+        f"  failed: {totals['failed']}  pending: {totals['pending']}"
+        + (f"  records removed: {report['records_removed']}" if numbers else ""),
     ]
     if report["not_found_after_lost_answer"]:
         lines.append(

@@ -174,7 +174,8 @@ def check_max_delete(plan: Plan, settings: Settings) -> None:
     if plan.over_limit:
         source = settings.sources.get("max_delete", "settings")
         raise RefusedError(
-            f"this run would send {plan.ids} ids, {plan.over_limit} more than max_delete = "
+            f"this run would send {plan.ids} {plan.keys_word}, {plan.over_limit} more than "
+            f"max_delete = "
             f"{plan.max_delete} (from {source}); nothing sent"
         )
 

@@ -163,15 +163,15 @@ def each_line(lines: list[bytes], name: str, before: int, stats: IngestStats) ->
     return ids
 
 
-def bytes_problem(text: bytes) -> str:
-    """Why a trimmed line of text is not a customer id."""
+def bytes_problem(text: bytes, problem: Callable[[bytes], str] = customer_id_problem) -> str:
+    """Why a trimmed line of text is not a key: ``problem`` says it for readable text."""
     if b"\0" in text:
         return "line contains NUL"
     try:
         text.decode("utf-8")
     except UnicodeDecodeError:
         return "line is not valid UTF-8"
-    return customer_id_problem(text)
+    return problem(text)
 
 
 CUSTOMER_ID = KeyKind(
