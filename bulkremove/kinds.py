@@ -87,7 +87,12 @@ def _phone_text(keys: Sequence[int]) -> str:
         return ""  # pragma: no cover - _refuse_key raises for whatever id_text refused
     if not text:
         return text
-    if min(keys) < 10 or max(keys) > _MAX_PHONE_KEY or text.count(",") != text.count(",1"):
+    if (
+        text[0] != "1"
+        or text.count(",") != text.count(",1")
+        or min(keys) < 10
+        or max(keys) > _MAX_PHONE_KEY
+    ):
         _refuse_key(keys)
     return text[1:].replace(",1", ",")
 
