@@ -185,3 +185,12 @@ def wait_until_left(server: SandboxProcess, left: int, timeout: float = 30) -> N
 def write_ids(path: Path, ids: Sequence[int] | range) -> Path:
     path.write_text("".join(f"{i}\n" for i in ids))
     return path
+
+
+def write_records(
+    path: Path, campaign: str, target: str, records: Sequence[dict[str, Any]]
+) -> Path:
+    """A ``bulkremove sandbox --records`` file: one campaign of ``target`` with ``records``."""
+    document = {"campaign": campaign, "target": target, "records": list(records)}
+    path.write_text(json.dumps(document, indent=1))
+    return path

@@ -31,9 +31,10 @@ from bulkremove.sandbox import (
     SandboxConfig,
     parse_campaign_spec,
 )
-from bulkremove.sandbox.app import ValidationError, customer_ids
 from bulkremove.sandbox.bucket import TokenBucket
+from bulkremove.sandbox.crm import customer_ids
 from bulkremove.sandbox.records import RangeRecords
+from bulkremove.sandbox.responses import ValidationError
 
 pytestmark = pytest.mark.timeout(30)
 

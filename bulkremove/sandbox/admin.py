@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import orjson
 from aiohttp import web
 
+from bulkremove.sandbox.detailed import PHONE
 from bulkremove.sandbox.faults import current_faults, fault_changes
 from bulkremove.sandbox.responses import (
     CODE_NOT_FOUND,
@@ -24,6 +25,7 @@ from bulkremove.sandbox.responses import (
 
 if TYPE_CHECKING:
     from bulkremove.sandbox.app import SandboxApp
+    from bulkremove.sandbox.state import Campaign
 
 ADMIN_ROOT = "/_sandbox"
 
@@ -49,6 +51,22 @@ def _bad_request(message: str) -> web.Response:
     return error_response(400, message, CODE_VALIDATION)
 
 
+def remaining_records(campaign: Campaign) -> dict[str, object]:
+    """``remaining``, and ``ids``: the customer ids left, ascending (a phone campaign: its record
+    ids in order of addition, and ``phone_numbers``, their numbers)."""
+    rows = campaign.rows.by_id.values()
+    if campaign.target == PHONE:
+        return {
+            "remaining": len(campaign),
+            "ids": [record.record_id for record in rows],
+            "phone_numbers": [record.key for record in rows],
+        }
+    ids: list[int] = list(campaign.records)
+    if rows:
+        ids = sorted([*ids, *(record.key for record in rows if isinstance(record.key, int))])
+    return {"remaining": len(campaign), "ids": ids}
+
+
 class _Admin:
     __slots__ = ("_sandbox",)
 
@@ -64,7 +82,7 @@ class _Admin:
         campaign = self._sandbox.state.campaigns.get(name)
         if campaign is None:
             return error_response(404, f"campaign {name[:40]!r} not found", CODE_NOT_FOUND)
-        return json_response({"remaining": len(campaign.records), "ids": list(campaign.records)})
+        return json_response(remaining_records(campaign))
 
     async def calls(self, request: web.Request) -> web.Response:
         try:

@@ -1,10 +1,10 @@
-"""The API side of the sandbox: the batch-delete endpoint and its front-server behaviour.
+"""The API side of the sandbox: its front-server behaviour, and routing to the endpoints.
 
 A request passes, in order: latency, the URL-length limit (414), the rate limit (429), the proxy
 faults (5xx, HTML page), authentication (401), permission (403), routing (404/405), the campaign
-(404), validation of the ids (400); then the records are removed, the answer is made hostile if
-asked (tests only), and it is sent, sent late, or never sent. The query is parsed here by hand:
-it is the hot path of every benchmark.
+(404, also for a campaign of the other kind), validation (400); then the endpoint does its work,
+a delete's answer is made hostile if asked (tests only), and the answer is sent, sent late, or
+never sent. The CRM batch delete is routed first: it is the hot path of every benchmark.
 """
 
 from __future__ import annotations
@@ -19,15 +19,17 @@ import time
 from collections.abc import Callable
 from email.utils import formatdate
 from typing import Any
-from urllib.parse import unquote_plus
 
 import orjson
 from aiohttp import web
 
 from bulkremove.sandbox.bucket import TokenBucket
 from bulkremove.sandbox.config import SandboxConfig
+from bulkremove.sandbox.crm import customer_ids, remove_customers
+from bulkremove.sandbox.detailed import CRM, PHONE
 from bulkremove.sandbox.faults import After, draw_after, draw_error, draw_html, draw_latency
-from bulkremove.sandbox.hostile import hostile_response, not_found_response
+from bulkremove.sandbox.hostile import hostile_response, not_found_response, phone_hostile
+from bulkremove.sandbox.phone import phone_query, remove_numbers
 from bulkremove.sandbox.responses import (
     CODE_AUTHENTICATION,
     CODE_METHOD,
@@ -37,63 +39,18 @@ from bulkremove.sandbox.responses import (
     CODE_SERVER,
     CODE_URI_TOO_LONG,
     CODE_VALIDATION,
-    ENTRY_IN_CALL,
-    ENTRY_NOT_EXIST,
-    JSON,
-    RECORD_ID_OFFSET,
+    ValidationError,
     error_response,
     html_response,
+    json_response,
 )
-from bulkremove.sandbox.state import Campaign, Outcome, SandboxState
+from bulkremove.sandbox.state import Campaign, SandboxState
 from bulkremove.sandbox.stats import Stats
 
 API_ROOT = "/api"
-QUERY_KEYS = frozenset({"customer_id[]", "customer_id%5B%5D", "customer_id%5b%5d"})
-_FAST_KEYS = ("customer_id%5B%5D=", "customer_id[]=")
-_RECORDS_PATH = ("batch", "crm_outbounds", "records")  # around the campaign id
-_MAX_ID_CHARS = 19  # no seeded id is longer, so a longer one cannot exist
-_REMOVED = Outcome.REMOVED
-_NOT_EXIST = Outcome.NOT_EXIST
-
-
-class ValidationError(ValueError):
-    """The request's ids are invalid; answered 400."""
-
-
-def customer_ids(query: str) -> list[str]:
-    """The ``customer_id[]`` values of a raw query string, in order, as ASCII digits."""
-    # Fast path: one key spelling throughout, digits only, checked by C-level string methods.
-    for key in _FAST_KEYS:
-        if query.startswith(key):
-            ids = query[len(key) :].split("&" + key)
-            joined = "".join(ids)
-            if joined.isascii() and joined.isdigit() and all(ids):
-                return ids
-            break
-    return _customer_ids_slowly(query)
-
-
-def _customer_ids_slowly(query: str) -> list[str]:
-    ids: list[str] = []
-    for pair in query.split("&"):
-        key, _, value = pair.partition("=")
-        if key not in QUERY_KEYS and unquote_plus(key) != "customer_id[]":
-            continue  # other parameters are ignored, as PHP does
-        if "%" in value or "+" in value:
-            value = unquote_plus(value)
-        if not value:
-            raise ValidationError("customer_id[] must not be empty")
-        if not (value.isascii() and value.isdigit()):
-            raise ValidationError(f"customer_id[] {value[:40]!r} must be an integer")
-        ids.append(value)
-    if not ids:
-        raise ValidationError("customer_id[] is required")
-    return ids
-
-
-def _customer_id(text: str) -> int:
-    """The id of ASCII digits ``text``; -1, which no campaign holds, when it is too long."""
-    return int(text) if len(text.lstrip("0")) <= _MAX_ID_CHARS else -1
+_CRM_DELETE = ("batch", "crm_outbounds", "records")  # around the campaign id
+_PHONE_DELETE = ("batch", "outbounds", "records")
+_REFUSALS = frozenset({400, 404, 405})
 
 
 def _basic_credentials(header: str) -> tuple[str, str] | None:
@@ -205,25 +162,18 @@ class SandboxApp:
             )
 
         parts = request.match_info["tail"].split("/")
-        if len(parts) != 4 or (parts[0], parts[1], parts[3]) != _RECORDS_PATH:
+        if len(parts) == 4 and (parts[0], parts[1], parts[3]) == _CRM_DELETE:
+            answer = self._crm_delete(request, parts[2], target)
+        elif (
+            len(parts) in (4, 5)
+            and (parts[0], parts[1], parts[3]) == _PHONE_DELETE
+            and (parts[4:] in ([], [""]))
+        ):
+            answer = self._phone_delete(request, parts[2], target)
+        else:
             return error_response(404, "unknown URI", CODE_NOT_FOUND)
-        if request.method != "DELETE":
-            return error_response(
-                405, f"method {request.method} not allowed", CODE_METHOD, {"Allow": "DELETE"}
-            )
-        campaign = self.state.campaigns.get(parts[2])
-        if campaign is None:
-            return error_response(404, f"campaign {parts[2][:40]!r} not found", CODE_NOT_FOUND)
-        try:
-            ids = customer_ids(target.partition("?")[2])
-        except ValidationError as exc:
-            return error_response(400, str(exc), CODE_VALIDATION)
-
-        if config.hostile == "not_found_404":
-            return not_found_response(list(dict.fromkeys(ids)))
-        response = self._remove(campaign, ids)
-        if config.hostile is not None:
-            response = self._hostile(config.hostile, ids, response)
+        if answer.status in _REFUSALS:
+            return answer  # nothing was done, so nothing is answered late or lost
         after = draw_after(config, rng)
         if after is After.DROP:
             if request.transport is not None:
@@ -231,51 +181,55 @@ class SandboxApp:
             return None
         if after is After.LATE:
             await asyncio.sleep(config.late_delay_s)
+        return answer
+
+    def _campaign(self, name: str, target: str) -> Campaign | web.Response:
+        """The campaign ``name`` of kind ``target``, or the 404 for it."""
+        campaign = self.state.campaigns.get(name)
+        if campaign is None or campaign.target != target:
+            return error_response(404, f"campaign {name[:40]!r} not found", CODE_NOT_FOUND)
+        return campaign
+
+    def _crm_delete(self, request: web.Request, name: str, target: str) -> web.Response:
+        if request.method != "DELETE":
+            return _not_allowed(request.method, "DELETE")
+        campaign = self._campaign(name, CRM)
+        if not isinstance(campaign, Campaign):
+            return campaign
+        try:
+            ids = customer_ids(target.partition("?")[2])
+        except ValidationError as exc:
+            return error_response(400, str(exc), CODE_VALIDATION)
+        keys = list(dict.fromkeys(ids))  # duplicates collapse into one entry, the first one's place
+        hostile = self.config.hostile
+        if hostile == "not_found_404":
+            return not_found_response(keys)
+        response = remove_customers(campaign, keys, self.clock(), self.stats, len(ids))
+        if hostile is not None:
+            real = response.body
+            assert isinstance(real, bytes)  # remove_customers always answers with bytes
+            response = hostile_response(hostile, keys, real)
         return response
 
-    def _remove(self, campaign: Campaign, ids: list[str]) -> web.Response:
-        # Duplicates collapse into one entry, the first one's place.
-        keys = list(dict.fromkeys(ids))
-        if max(map(len, keys)) <= _MAX_ID_CHARS:
-            cids = list(map(int, keys))
-        else:
-            cids = [_customer_id(key) for key in keys]
-        outcomes = campaign.remove_many(cids, self.clock())
-        removed = outcomes.count(_REMOVED)
-        not_exist = outcomes.count(_NOT_EXIST)
-        in_call = len(outcomes) - removed - not_exist
-        answer: dict[str, object]
-        # Uniform answers (the usual case) are built by comprehension or in C; mixed ones by loop.
-        if removed == len(outcomes):
-            answer = {
-                key: {"http_status": 200, "record_id": cid + RECORD_ID_OFFSET, "status": "REMOVED"}
-                for key, cid in zip(keys, cids, strict=True)
-            }
-        elif not_exist == len(outcomes):
-            answer = dict.fromkeys(keys, ENTRY_NOT_EXIST)
-        else:
-            answer = {}
-            for key, cid, outcome in zip(keys, cids, outcomes, strict=True):
-                if outcome is _REMOVED:
-                    answer[key] = {
-                        "http_status": 200,
-                        "record_id": cid + RECORD_ID_OFFSET,
-                        "status": "REMOVED",
-                    }
-                elif outcome is _NOT_EXIST:
-                    answer[key] = ENTRY_NOT_EXIST
-                else:
-                    answer[key] = ENTRY_IN_CALL
-        self.stats.answered(len(ids), removed, not_exist, in_call)
-        mixed = (removed > 0) + (not_exist > 0) + (in_call > 0) > 1
-        return web.Response(
-            body=orjson.dumps(answer), status=207 if mixed else 200, content_type=JSON
-        )
-
-    def _hostile(self, mode: str, ids: list[str], response: web.Response) -> web.Response:
-        real = response.body
-        assert isinstance(real, bytes)  # _remove always answers with bytes
-        return hostile_response(mode, list(dict.fromkeys(ids)), real)
+    def _phone_delete(self, request: web.Request, name: str, target: str) -> web.Response:
+        if request.method != "DELETE":
+            return _not_allowed(request.method, "DELETE")
+        campaign = self._campaign(name, PHONE)
+        if not isinstance(campaign, Campaign):
+            return campaign
+        try:
+            numbers, additional = phone_query(target.partition("?")[2])
+        except ValidationError as exc:
+            return error_response(400, str(exc), CODE_VALIDATION)
+        hostile = self.config.hostile
+        keys = list(dict.fromkeys(numbers))
+        if hostile == "not_found_404":
+            return phone_hostile(hostile, keys, b"")
+        answer, counts = remove_numbers(campaign, numbers, additional, self.clock())
+        self.stats.answered_numbers(len(numbers), counts)
+        if hostile is not None:
+            return phone_hostile(hostile, keys, orjson.dumps(answer))
+        return json_response(answer)
 
     def _throttled(self, config: SandboxConfig, wait: float) -> web.Response:
         # Rounded up, so a client that waits as told finds a token.
@@ -286,3 +240,7 @@ class SandboxApp:
         return error_response(
             429, "too many requests", CODE_RATE_LIMIT, {"Retry-After": retry_after}
         )
+
+
+def _not_allowed(method: str, allowed: str) -> web.Response:
+    return error_response(405, f"method {method} not allowed", CODE_METHOD, {"Allow": allowed})

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import signal
 import sys
+from pathlib import Path
 
 from bulkremove.errors import ConfigError
 from bulkremove.sandbox.config import (
@@ -17,6 +18,7 @@ from bulkremove.sandbox.config import (
     DEFAULT_MAX_TARGET_LENGTH,
     HOSTILE_MODES,
     CampaignSeed,
+    RecordsSeed,
     SandboxConfig,
     parse_campaign_spec,
 )
@@ -27,6 +29,15 @@ _DEFAULTS = SandboxConfig()
 def _campaign(text: str) -> CampaignSeed:
     try:
         return parse_campaign_spec(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _records(text: str) -> RecordsSeed:
+    from bulkremove.sandbox.recordfile import read_records_file  # the server's side, loaded late
+
+    try:
+        return read_records_file(Path(text))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
@@ -61,7 +72,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_campaign,
         metavar="SPEC",
         help="a campaign and its customer ids: 00001=1-100000 or 00002=@ids.txt (one id a "
-        "line); repeatable (default 00001=1-100000)",
+        "line); repeatable (default, unless --records is given: 00001=1-100000)",
+    )
+    net.add_argument(
+        "--records",
+        dest="record_files",
+        action="append",
+        type=_records,
+        metavar="FILE",
+        help="a campaign of detailed records (customer ids or phone numbers, statuses, dates, "
+        "calls) from a JSON file; repeatable (see docs/sandbox.md)",
     )
     calls = parser.add_argument_group("calls")
     calls.add_argument(
@@ -151,7 +171,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
             port=args.port,
             username=args.username,
             password=args.password,
-            campaigns=tuple(args.campaigns) if args.campaigns else DEFAULT_CAMPAIGNS,
+            campaigns=_campaigns(args),
             call_share=args.call_share,
             call_min_s=args.call_min,
             call_max_s=args.call_max,
@@ -174,6 +194,11 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         )
     except ValueError as exc:
         raise ConfigError(f"sandbox: {exc}") from exc
+
+
+def _campaigns(args: argparse.Namespace) -> tuple[CampaignSeed, ...]:
+    seeds = [*(args.campaigns or ()), *(args.record_files or ())]
+    return tuple(seeds) if seeds else DEFAULT_CAMPAIGNS
 
 
 async def _serve(config: SandboxConfig) -> None:

@@ -10,8 +10,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bulkremove.ids import check_campaign_id
+
+if TYPE_CHECKING:
+    from bulkremove.sandbox.detailed import Record
 
 DEFAULT_MAX_TARGET_LENGTH = 8174
 """nginx's 8 KiB request-line buffer less ``DELETE `` and `` HTTP/1.1\\r\\n``."""
@@ -74,7 +78,19 @@ class IdsSeed:
                 raise ValueError(f"campaign {self.campaign}: id {cid} is not in 1..2**63-1")
 
 
-CampaignSeed = RangeSeed | IdsSeed
+@dataclass(frozen=True, slots=True)
+class RecordsSeed:
+    """A campaign of detailed records (see :mod:`bulkremove.sandbox.recordfile`).
+
+    ``target`` is ``customer_id`` or ``phone_number``; the records' calls count from server start.
+    """
+
+    campaign: str
+    target: str
+    records: tuple[Record, ...]
+
+
+CampaignSeed = RangeSeed | IdsSeed | RecordsSeed
 
 DEFAULT_CAMPAIGNS: tuple[CampaignSeed, ...] = (RangeSeed("00001", 1, 100_000),)
 

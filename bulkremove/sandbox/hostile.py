@@ -20,6 +20,10 @@ The removal is carried out as usual; then the real answer is replaced by one of 
 
 Besides, ``not_found_404`` answers without removing anything: status 404, and as body the
 per-record map with every entry NOT_EXIST, as the API does when none of the ids exist.
+
+The phone-number delete answers a list per number; :func:`phone_hostile` gives every mode a
+variant of that shape (``unasked`` names numbers not asked, ``lie`` drops or misspells every
+other number, ``odd_keys`` spells numbers otherwise, and the rest break the lists' entries).
 """
 
 from __future__ import annotations
@@ -172,3 +176,72 @@ def not_found_response(keys: list[str]) -> web.Response:
     return web.Response(
         body=orjson.dumps(dict.fromkeys(keys, ENTRY_NOT_EXIST)), status=404, content_type=JSON
     )
+
+
+_GENERIC = frozenset(
+    {
+        "huge",
+        "nested",
+        "truncated",
+        "not_object",
+        "html",
+        "gateway",
+        "server_error",
+        "empty",
+        "deep",
+    }
+)
+
+
+def phone_hostile(mode: str, keys: list[str], real: bytes) -> web.Response:
+    """The hostile answer of ``mode`` for the numbers ``keys``, whose true answer was ``real``."""
+    if mode in _GENERIC:
+        return hostile_response(mode, keys, real)
+    if mode == "not_found_404":
+        body = orjson.dumps({key: [ENTRY_NOT_EXIST] for key in keys})
+        return web.Response(body=body, status=404, content_type=JSON)
+    answer: dict[str, list[object]] = orjson.loads(real)
+    told: dict[str, object]
+    if mode == "duplicates":
+        twice = [(key, orjson.dumps(answer[key])) for key in keys]
+        twice += [(key, orjson.dumps([ENTRY_NOT_EXIST])) for key in keys]
+        return web.Response(body=_raw_object(twice), content_type=JSON)
+    if mode == "unasked":
+        told = {**answer}
+        for key in keys:
+            for other in (key + "1", "9" + key):
+                if other not in answer:
+                    told[other] = [_phone_removed(int(other[-6:]) + 1)]
+    elif mode == "lie":
+        told = {}
+        for place, key in enumerate(keys):
+            if place % 2 == 0:
+                told[key] = answer[key]
+            else:
+                told[" " + key] = [_phone_removed(1)]
+    elif mode == "bad_record_id":
+        values = _BAD_RECORD_IDS
+        pairs = zip(keys, values * (len(keys) // len(values) + 1), strict=False)
+        entry = b'[{"http_status": 200, "status": "REMOVED", "record_id": %s}]'
+        return web.Response(
+            body=_raw_object([(key, entry % value) for key, value in pairs]), content_type=JSON
+        )
+    elif mode == "bad_status":
+        values = _BAD_STATUSES
+        pairs = zip(keys, values * (len(keys) // len(values) + 1), strict=False)
+        return web.Response(
+            body=_raw_object([(key, b"[" + value + b"]") for key, value in pairs]),
+            content_type=JSON,
+        )
+    elif mode == "odd_keys":
+        told = {}
+        for place, key in enumerate(keys):
+            spellings = [" " + key, key + " ", "+" + key, key + ".0", key.translate(_FULLWIDTH)]
+            told[spellings[place % len(spellings)]] = answer[key]
+    else:
+        raise ValueError(f"unknown hostile mode {mode!r}")
+    return web.Response(body=orjson.dumps(told), content_type=JSON)
+
+
+def _phone_removed(rid: int) -> dict[str, object]:
+    return {"http_status": 200, "record_id": rid, "status": "REMOVED"}

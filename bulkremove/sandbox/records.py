@@ -1,17 +1,20 @@
 """The records of one campaign: which customer ids are still present.
 
 A range seed is held as a bitmap (one bit per id, 1.25 MB for ten million ids); a list of ids as a
-set. Both answer ``discard`` in constant time, which is all the hot path needs.
+set. Both answer ``discard`` in constant time, which is all the hot path needs; ``select`` and
+``iter_from`` let the listing page through them without walking from the start.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 from typing import Protocol, TypeVar
 
-from bulkremove.sandbox.config import CampaignSeed, RangeSeed
+from bulkremove.sandbox.config import CampaignSeed, IdsSeed, RangeSeed
 
 T = TypeVar("T")
+_BLOCK = 4096  # bytes of bitmap counted at once by select()
 
 
 class Records(Protocol):
@@ -31,6 +34,18 @@ class Records(Protocol):
 
     def __iter__(self) -> Iterator[int]:
         """Present ids in ascending order."""
+        ...
+
+    def select(self, k: int) -> int:
+        """The ``k``-th present id (0-based, ascending); IndexError past the end."""
+        ...
+
+    def iter_from(self, cid: int) -> Iterator[int]:
+        """Present ids from ``cid`` on, ascending."""
+        ...
+
+    def highest(self) -> int:
+        """The highest id ever held (0 if none): record ids above it are free."""
         ...
 
 
@@ -96,21 +111,61 @@ class RangeRecords:
         return answers
 
     def __iter__(self) -> Iterator[int]:
+        return self.iter_from(self.first)
+
+    def highest(self) -> int:
+        return self.last
+
+    def iter_from(self, cid: int) -> Iterator[int]:
         base = self.first
-        for index, byte in enumerate(self._bits):
+        start = max(cid, base) - base
+        bits = self._bits
+        for index in range(start >> 3, len(bits)):
+            byte = bits[index]
+            if index == start >> 3:
+                byte &= 0xFF << (start & 7)
             if byte:
                 for bit in range(8):
                     if byte & (1 << bit):
                         yield base + (index << 3) + bit
 
+    def select(self, k: int) -> int:
+        if not 0 <= k < self._count:
+            raise IndexError(k)
+        bits = self._bits
+        # Whole blocks are counted in C; only the block holding the id is walked byte by byte.
+        start = 0
+        while True:
+            block = bits[start : start + _BLOCK]
+            ones = int.from_bytes(block, "little").bit_count()
+            if k < ones:
+                break
+            k -= ones
+            start += _BLOCK
+        for index, byte in enumerate(block, start=start):
+            ones = byte.bit_count()
+            if k < ones:
+                for bit in range(8):
+                    if byte & (1 << bit):
+                        if not k:
+                            return self.first + (index << 3) + bit
+                        k -= 1
+            k -= ones
+        raise AssertionError("the count and the bitmap disagree")
+
 
 class SetRecords:
     """An arbitrary set of ids."""
 
-    __slots__ = ("_ids",)
+    __slots__ = ("_highest", "_ids", "_sorted")
 
     def __init__(self, ids: frozenset[int] | set[int]) -> None:
         self._ids = set(ids)
+        self._sorted: list[int] | None = None
+        self._highest = max(self._ids, default=0)
+
+    def highest(self) -> int:
+        return self._highest
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -121,6 +176,7 @@ class SetRecords:
     def discard(self, cid: int) -> bool:
         if cid in self._ids:
             self._ids.remove(cid)
+            self._sorted = None
             return True
         return False
 
@@ -129,11 +185,28 @@ class SetRecords:
         return [present if discard(cid) else absent for cid in cids]
 
     def __iter__(self) -> Iterator[int]:
-        return iter(sorted(self._ids))
+        return iter(self._ordered())
+
+    def select(self, k: int) -> int:
+        if k < 0:
+            raise IndexError(k)
+        return self._ordered()[k]
+
+    def iter_from(self, cid: int) -> Iterator[int]:
+        ordered = self._ordered()
+        return iter(ordered[bisect.bisect_left(ordered, cid) :])
+
+    def _ordered(self) -> list[int]:
+        # Sorted once, until the next removal: a listing pages through it many times.
+        if self._sorted is None:
+            self._sorted = sorted(self._ids)
+        return self._sorted
 
 
 def records_from_seed(seed: CampaignSeed) -> RangeRecords | SetRecords:
     """The records a seed describes."""
     if isinstance(seed, RangeSeed):
         return RangeRecords(seed.first, seed.last)
-    return SetRecords(seed.ids)
+    if isinstance(seed, IdsSeed):
+        return SetRecords(seed.ids)
+    return SetRecords(set())  # detailed records are held apart, in order of addition

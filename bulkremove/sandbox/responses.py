@@ -29,6 +29,10 @@ RECORD_ID_OFFSET = 5_000_000
 """record_id = customer id + this: stable, and visibly not the customer id."""
 
 
+class ValidationError(ValueError):
+    """A request's parameters are invalid; answered 400."""
+
+
 def request_id() -> str:
     """Thirteen hex digits, like the API's request ids."""
     return os.urandom(7).hex()[:13]

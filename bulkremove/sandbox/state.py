@@ -3,7 +3,9 @@
 Calls come from two places. A seeded share of records is in a call from server start; whether a
 record is, and for how long, is a hash of the seed, the campaign and the id, so it costs no memory
 for large campaigns and is the same in every run with the same seed. The admin endpoint puts
-chosen records in a call from now; those are kept in a dict per campaign.
+chosen records in a call from now; those are kept in a dict per campaign. Records seeded from a
+JSON file carry their own call. Calls are keyed by customer id in CRM campaigns and by record id
+in phone campaigns.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ import hashlib
 import math
 import random
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
-from bulkremove.sandbox.config import SandboxConfig
+from bulkremove.sandbox.config import RecordsSeed, SandboxConfig
+from bulkremove.sandbox.detailed import CRM, Record, Rows, base_record
 from bulkremove.sandbox.records import RangeRecords, SetRecords, records_from_seed
+from bulkremove.sandbox.responses import RECORD_ID_OFFSET
 
 _M64 = (1 << 64) - 1
 _UNIT = 2.0**-53
@@ -66,18 +71,104 @@ class SeededCalls:
 
 
 class Campaign:
-    """One campaign's records and the calls they are in."""
+    """One campaign's records and the calls they are in.
 
-    __slots__ = ("_calls", "_calls_until", "_seeded", "name", "records")
+    ``records`` holds the customer ids of a range or ids seed (their records made on demand, with
+    the system statuses changed since in ``overrides``); ``rows`` the detailed records, seeded
+    from a file or put back, after them in order of addition.
+    """
+
+    __slots__ = (
+        "_calls",
+        "_calls_until",
+        "_seeded",
+        "name",
+        "next_record_id",
+        "overrides",
+        "records",
+        "rows",
+        "target",
+    )
 
     def __init__(
-        self, name: str, records: RangeRecords | SetRecords, seeded: SeededCalls | None
+        self,
+        name: str,
+        records: RangeRecords | SetRecords,
+        seeded: SeededCalls | None,
+        *,
+        target: str = CRM,
+        rows: Iterable[Record] = (),
     ) -> None:
         self.name = name
+        self.target = target
         self.records = records
+        self.rows = Rows(rows)
+        self.overrides: dict[int, str] = {}
+        seeded_top = records.highest() + RECORD_ID_OFFSET if records.highest() else 0
+        self.next_record_id = max([seeded_top, *self.rows.by_id]) + 1
         self._seeded = seeded
         self._calls: dict[int, float] = {}
         self._calls_until = -math.inf
+
+    def __len__(self) -> int:
+        return len(self.records) + len(self.rows)
+
+    def record_in_call(self, record: Record, now: float) -> bool:
+        """True while ``record`` is in a call: its own, or one given by seed or admin."""
+        end = record.call_end
+        if end is not None and now < end:
+            return True
+        key = record.key if self.target == CRM else record.record_id
+        return isinstance(key, int) and self.in_call(key, now)
+
+    def customer(self, cid: int) -> Record | None:
+        """The record of customer ``cid``, or None if it is not in the campaign."""
+        found = self.rows.with_key(cid)
+        if found:
+            return found[0]
+        if cid in self.records:
+            return base_record(cid, self.overrides.get(cid, "TO_CALL"))
+        return None
+
+    def record(self, rid: int) -> Record | None:
+        """Record ``rid``, or None if it is not in the campaign."""
+        found = self.rows.by_id.get(rid)
+        if found is None and rid - RECORD_ID_OFFSET in self.records:
+            cid = rid - RECORD_ID_OFFSET
+            return base_record(cid, self.overrides.get(cid, "TO_CALL"))
+        return found
+
+    def set_status(self, rid: int, system_status: str) -> None:
+        """Give record ``rid`` (which must be present) a new system status."""
+        found = self.rows.by_id.get(rid)
+        if found is not None:
+            found.system_status = system_status
+        else:
+            self.overrides[rid - RECORD_ID_OFFSET] = system_status
+
+    def add(self, records: Iterable[Record]) -> list[int]:
+        """Add ``records`` after all others (checked beforehand); their record ids."""
+        rids = []
+        for record in records:
+            self.rows.add(record)
+            self.next_record_id = max(self.next_record_id, record.record_id + 1)
+            rids.append(record.record_id)
+        return rids
+
+    def remove_customers(self, cids: list[int], now: float) -> list[tuple[Outcome, int]]:
+        """``remove`` for each of ``cids``, with the record id each had."""
+        answers = []
+        rows = self.rows
+        for cid in cids:
+            found = rows.with_key(cid)
+            if not found:
+                answers.append((self.remove(cid, now), cid + RECORD_ID_OFFSET))
+            elif self.record_in_call(found[0], now):
+                answers.append((Outcome.CALL_IN_PROGRESS, found[0].record_id))
+            else:
+                rows.remove(found[0].record_id)
+                answers.append((Outcome.REMOVED, found[0].record_id))
+        return answers
 
     def in_call(self, cid: int, now: float) -> bool:
         """True while ``cid`` is in a call (whether or not the record exists)."""
@@ -113,12 +204,16 @@ class Campaign:
         return [self.remove(cid, now) for cid in cids]
 
     def put_in_call(self, ids: Iterable[int], end: float) -> int:
-        """Keep ``ids`` in a call until ``end`` (clock time); returns how many are present."""
+        """Keep ``ids`` (customer ids; record ids in a phone campaign) in a call until ``end``
+        (clock time); returns how many are present."""
         present = 0
         self._calls_until = max(self._calls_until, end)
         for cid in ids:
             self._calls[cid] = end
-            present += cid in self.records
+            if self.target == CRM:
+                present += self.customer(cid) is not None
+            else:
+                present += cid in self.rows.by_id
         return present
 
 
@@ -145,8 +240,26 @@ class SandboxState:
                     self.start,
                 )
             name = campaign_seed.campaign
-            self.campaigns[name] = Campaign(name, records_from_seed(campaign_seed), seeded)
+            records = records_from_seed(campaign_seed)
+            if isinstance(campaign_seed, RecordsSeed):
+                # Copies: the seed is shared by every server made from this config.
+                rows = [_started(record, self.start) for record in campaign_seed.records]
+                self.campaigns[name] = Campaign(
+                    name, records, seeded, target=campaign_seed.target, rows=rows
+                )
+            else:
+                self.campaigns[name] = Campaign(name, records, seeded)
 
     def remaining(self) -> dict[str, int]:
         """Records left per campaign."""
-        return {name: len(campaign.records) for name, campaign in self.campaigns.items()}
+        return {name: len(campaign) for name, campaign in self.campaigns.items()}
+
+
+def _started(record: Record, start: float) -> Record:
+    """A copy of a seeded record, its call counted from ``start``."""
+    end = record.call_end
+    return replace(
+        record,
+        call_end=None if end is None else start + end,
+        record_fields=dict(record.record_fields),
+    )

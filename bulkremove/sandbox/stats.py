@@ -12,8 +12,10 @@ class Stats:
     """Counts API requests (the admin endpoints are not counted).
 
     ``ids_requested`` counts the ids of requests that got a per-id answer, duplicates included;
-    ``by_outcome`` counts the entries of those answers. ``dropped`` counts answers withheld by the
-    drop fault (they have no status).
+    ``by_outcome`` counts the entries of those answers. For the phone-number delete they count
+    numbers asked, records removed and list entries, and ``phone_deletes`` its answered requests.
+    ``gets`` counts listing and single-record GETs answered. ``dropped`` counts answers withheld by
+    the drop fault (they have no status).
     """
 
     __slots__ = (
@@ -22,12 +24,14 @@ class Stats:
         "by_outcome",
         "by_status",
         "dropped",
+        "gets",
         "ids_removed",
         "ids_requested",
         "in_flight",
         "max_requests_in_1s",
         "max_target_length_seen",
         "peak_in_flight",
+        "phone_deletes",
         "requests",
     )
 
@@ -40,6 +44,8 @@ class Stats:
         self.in_flight = 0
         self.peak_in_flight = 0
         self.dropped = 0
+        self.gets = 0
+        self.phone_deletes = 0
         self.by_status: dict[int, int] = {}
         self.by_outcome: dict[Outcome, int] = dict.fromkeys(Outcome, 0)
         self.max_target_length_seen = 0
@@ -79,6 +85,14 @@ class Stats:
         by_outcome[Outcome.NOT_EXIST] += not_exist
         by_outcome[Outcome.CALL_IN_PROGRESS] += in_call
 
+    def answered_numbers(self, requested: int, counts: dict[Outcome, int]) -> None:
+        """Count one answer of the phone-number delete: numbers asked, entries of each outcome."""
+        self.phone_deletes += 1
+        self.ids_requested += requested
+        self.ids_removed += counts[Outcome.REMOVED]
+        for outcome, n in counts.items():
+            self.by_outcome[outcome] += n
+
     def snapshot(self, remaining: dict[str, int]) -> dict[str, object]:
         """The JSON shape of ``GET /_sandbox/stats``."""
         return {
@@ -92,5 +106,7 @@ class Stats:
             "by_outcome": {outcome.value: n for outcome, n in self.by_outcome.items()},
             "max_target_length_seen": self.max_target_length_seen,
             "max_requests_in_1s": self.max_requests_in_1s,
+            "gets": self.gets,
+            "phone_deletes": self.phone_deletes,
             "remaining": remaining,
         }
