@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bulkremove.journal import Journal
+from bulkremove.kinds import kind_named, kind_of
 
 STATES = ("removed", "not_found", "in_call", "failed", "pending")
 
@@ -22,15 +23,15 @@ def build_report(journal: Journal, path: str) -> dict[str, Any]:
     totals = {state: sum(c[state] for c in campaigns.values()) for state in STATES}
     lost = journal.counts_after_lost_answer()
     input_stats = journal.get_meta("input") or {}
-    target = (journal.get_meta("settings") or {}).get("target") or "customer_id"
+    kind = kind_of(journal.get_meta("settings") or {})
     # a customer id is one record; a phone number removes every record holding it
     records_removed = (
-        sum(journal.removed_records().values()) if target == "phone_number" else totals["removed"]
+        sum(journal.removed_records().values()) if kind.several_records else totals["removed"]
     )
     return {
         "journal": path,
         "state": journal.get_meta("state") or "unknown",
-        "target": target,
+        "target": kind.name,
         "campaigns": campaigns,
         "totals": totals,
         "records_removed": records_removed,
@@ -53,13 +54,14 @@ def summary_lines(report: dict[str, Any], failed_reason: str | None = None) -> l
     """
     totals = report["totals"]
     all_records = sum(totals.values())
-    numbers = report.get("target") == "phone_number"
+    kind = kind_named(report.get("target"))
     lines = [
         f"journal: {report['journal']}",
-        f"{'phone numbers' if numbers else 'records'}: {all_records}  removed: "
-        f"{totals['removed']}  not found: {totals['not_found']}  in call: {totals['in_call']}"
-        f"  failed: {totals['failed']}  pending: {totals['pending']}"
-        + (f"  records removed: {report['records_removed']}" if numbers else ""),
+        f"{kind.noun}: {all_records}  removed: {totals['removed']}  not found: "
+        f"{totals['not_found']}  in call: {totals['in_call']}  failed: {totals['failed']}"
+        f"  pending: {totals['pending']}"
+        # a key that matches several records: say how many records went
+        + (f"  records removed: {report['records_removed']}" if kind.several_records else ""),
     ]
     if report["not_found_after_lost_answer"]:
         lines.append(
@@ -74,7 +76,8 @@ def summary_lines(report: dict[str, Any], failed_reason: str | None = None) -> l
     inp = report["input"]
     listed = f" (listed in {report['skipped_lines']})" if report.get("skipped_lines") else ""
     lines.append(
-        f"input: {inp['lines']} lines, {inp['ids']} ids, {inp['duplicates']} duplicates, "
+        f"input: {inp['lines']} lines, {inp['ids']} {kind.keys_word}, "
+        f"{inp['duplicates']} duplicates, "
         f"{inp['invalid']} invalid{listed};  requests: {report['requests']};  "
         f"time: {report['duration_s']:.1f} s"
     )
@@ -97,6 +100,6 @@ def next_steps(journal: str, totals: dict[str, int], failed_reason: str | None) 
     if totals["in_call"] and not steps:
         steps.append(
             f"{totals['in_call']} still in a call: bulkremove export {journal} --state in_call "
-            f"gives their ids to feed back later, or {resume} later"
+            f"lists them to feed back later, or {resume} later"
         )
     return steps
