@@ -58,6 +58,14 @@ def test_numbers_matching_0_1_or_3_records_some_in_calls(tmp_path: Path) -> None
         )
         assert done.returncode == EXIT_INCOMPLETE, done.stderr
         assert remaining(server, "00007") == [4, 8, 10], "exactly the records in endless calls"
+        other = ["run", "--resume", "j.sqlite", "--base-url", server.base_url]
+        refused = bulkremove([*other, "--target", "customer_id"], cwd=tmp_path)
+        assert refused.returncode == 2
+        assert "a resume cannot change the target" in refused.stderr
+        # the journal's target is kept: the CRM endpoint would answer 404 (exit 3)
+        again = bulkremove([*other, *CALLS[:4], "--call-retry-timeout", "0.3"], cwd=tmp_path)
+        assert again.returncode == EXIT_INCOMPLETE, again.stderr
+        assert remaining(server, "00007") == [4, 8, 10]
     assert "phone numbers: 6  removed: 3  not found: 1  in call: 2" in done.stderr
     assert "records removed: 7" in done.stderr
     assert "input: 7 lines, 6 phone numbers, 1 duplicates" in done.stderr
@@ -129,3 +137,13 @@ def test_414_halving_and_max_delete_count_numbers(tmp_path: Path) -> None:
         assert done.returncode == EXIT_OK, done.stderr
         assert remaining(server, "00007") == []
     assert "url_too_long" in done.stderr
+
+
+def test_a_dry_run_plans_numbers(tmp_path: Path) -> None:
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text("600700800\n007\n7\n007\n")
+    done = run_cli(
+        "http://127.0.0.1:9/api", numbers, "--target", "phone_number", "--dry-run", cwd=tmp_path
+    )
+    assert done.returncode == EXIT_OK, done.stderr
+    assert "plan: remove 3 phone numbers on 127.0.0.1:9" in done.stderr + done.stdout

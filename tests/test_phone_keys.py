@@ -218,3 +218,19 @@ def test_an_odd_entry_fails_the_number_flagged_with_its_raw_list() -> None:
     (group,) = groups
     assert (group.state, group.answer_lost, list(group.records)) == ("failed", True, [(a, 7)])
     assert group.detail is not None and "LOCKED" in group.detail
+
+
+def test_the_question_and_the_plan_count_phone_numbers() -> None:
+    from bulkremove.plan import Plan
+
+    plan = Plan("j", "https://acme.example/api", {"00007": 1204}, 3, 10.0, 8000, 500)
+    numbers = Plan(
+        "j", "https://acme.example/api", {"00007": 1204}, 3, 10.0, 8000, 500,
+        target="phone_number",
+    )  # fmt: skip
+    assert plan.question().startswith("Remove 1204 records from campaign 00007")
+    assert numbers.question() == (
+        "Remove 1204 phone numbers from campaign 00007 on acme.example? [y/N] "
+    )
+    assert numbers.lines()[0].startswith("plan: remove 1204 phone numbers")
+    assert numbers.as_dict()["target"] == "phone_number"
