@@ -23,8 +23,9 @@ from bulkremove.answers import (
     REMOVED,
     Outcomes,
     excerpt,
+    load_object,
+    read_not_found,
 )
-from bulkremove.errors import BadAnswerError
 from bulkremove.ids import phone_number_of
 
 _EXCERPT = 500
@@ -37,12 +38,7 @@ def read_number_outcomes(body: bytes, keys: Sequence[int]) -> Outcomes:
     Raises BadAnswerError when the body is not a JSON object. Entries for numbers not asked
     for are ignored; a number's entry is the one under exactly its digits.
     """
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise BadAnswerError(f"answer is not JSON: {excerpt(body, 120)!r}", body=body) from exc
-    if type(data) is not dict:
-        raise BadAnswerError(f"answer is not a JSON object: {excerpt(body, 120)!r}", body=body)
+    data = load_object(body)
     statuses: list[str] = []
     details: dict[int, str] = {}
     removed: dict[int, list[int]] = {}
@@ -59,16 +55,8 @@ def read_number_outcomes(body: bytes, keys: Sequence[int]) -> Outcomes:
 
 
 def read_numbers_not_found(body: bytes, keys: Sequence[int]) -> Outcomes | None:
-    """The outcomes of a 404 whose body says NOT_EXIST for every number asked; else None."""
-    if b"NOT_EXIST" not in body:
-        return None
-    try:
-        outcomes = read_number_outcomes(body, keys)
-    except BadAnswerError:
-        return None
-    if outcomes.details or outcomes.statuses.count(NOT_EXIST) != len(keys):
-        return None
-    return outcomes
+    """The outcomes of a 404 that says NOT_EXIST for every number asked; else None."""
+    return read_not_found(body, keys, read_number_outcomes)
 
 
 def judge(entries: Any) -> tuple[str, list[int], str | None]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import bulkremove.ingest.blocks as blocks
 from bulkremove.ids import MAX_ID_DIGITS, parse_phone_number, phone_number_problem
 from bulkremove.ingest.blocks import BLANKS
-from bulkremove.ingest.keys import LOOKS_LIKE_HEADER, KeyKind, bytes_problem
-from bulkremove.ingest.problems import TOO_LONG, IngestStats, show
+from bulkremove.ingest.keys import KeyKind, reject_line
+from bulkremove.ingest.problems import IngestStats
 
 
 def no_block(_: object) -> None:
@@ -28,18 +28,7 @@ def each_line(lines: list[bytes], name: str, before: int, stats: IngestStats) ->
         if text.isdigit() and len(text) <= MAX_ID_DIGITS and len(raw) <= max_line:
             append(int(b"1" + text))
             continue
-        if len(raw) > max_line:
-            head = raw[: max_line + 1].strip(BLANKS)
-            if not head.startswith(b"#"):
-                stats.reject(name, lineno, show(head), TOO_LONG)
-        elif not text or text.startswith(b"#"):
-            pass
-        elif stats.wants_reason:
-            header = lineno == 1 and text.lower().startswith((b"phone", b'"phone'))
-            problem = LOOKS_LIKE_HEADER if header else bytes_problem(text, phone_number_problem)
-            stats.reject(name, lineno, show(text), problem)
-        else:
-            stats.invalid += 1
+        reject_line(raw, text, name, lineno, stats, phone_number_problem, b"phone")
     return keys
 
 
