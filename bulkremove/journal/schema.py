@@ -56,6 +56,7 @@ from bulkremove.errors import JournalError
 from bulkremove.journal.connection import dump
 from bulkremove.journal.records import PENDING, STATES
 from bulkremove.journal.spans import RESOLVED, RESOLVED_FROM
+from bulkremove.kinds import kind_of
 
 APPLICATION_ID = int.from_bytes(b"BRMJ", "big")
 SCHEMA_VERSION = 5
@@ -138,10 +139,11 @@ _VIEW_KEYS = {
 def create_schema(con: sqlite3.Connection, settings: Mapping[str, object]) -> None:
     """Make the tables of a new journal and its meta, in one transaction.
 
-    The view shows keys as the settings' ``target`` names them (phone numbers as text).
+    The view shows keys as the kind of the settings' ``target`` has them (phone numbers as
+    text, with all their record ids).
     """
     con.execute("PRAGMA journal_mode = WAL")
-    view = _VIEW.format_map(_VIEW_KEYS[settings.get("target") == "phone_number"])
+    view = _VIEW.format_map(_VIEW_KEYS[kind_of(settings).several_records])
     con.executescript(f"BEGIN;{_SCHEMA}{view}")
     meta = {
         "schema_version": SCHEMA_VERSION,
