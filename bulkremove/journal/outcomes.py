@@ -53,8 +53,8 @@ _ADD_REMOVAL = "INSERT INTO removals (campaign_key, record_ids) VALUES (?, ?)"
 _ADD_REMOVED_RECORD = (
     "INSERT OR IGNORE INTO removed_records (campaign_key, key, record_id) VALUES (?, ?, ?)"
 )
-# A key that removed records before (a phone number's siblings, or an attempt whose answer was
-# lost) and now answers NOT_EXIST has nothing left: it is removed. ?1 campaign_key, ?2 ids.
+# A key that removed records before (a phone number whose other record was in a call) and now
+# answers NOT_EXIST has nothing left, some of it removed by us: removed. ?1 campaign_key, ?2 ids.
 _NOT_FOUND_BUT_REMOVED = f"""
     UPDATE records SET state = {REMOVED}
     WHERE campaign_key = ?1 AND state = {NOT_FOUND} AND customer_id IN (
