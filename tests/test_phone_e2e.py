@@ -147,3 +147,35 @@ def test_a_dry_run_plans_numbers(tmp_path: Path) -> None:
     )
     assert done.returncode == EXIT_OK, done.stderr
     assert "plan: remove 3 phone numbers on 127.0.0.1:9" in done.stderr + done.stdout
+
+
+def test_numbers_removed_behind_lost_answers_are_flagged(tmp_path: Path) -> None:
+    numbers = [f"0{n}" for n in range(30)]
+    records = [record(i + 1, number) for i, number in enumerate(numbers)]
+    seed = write_records(tmp_path / "c.json", "00007", "phone_number", records)
+    listed = tmp_path / "numbers.txt"
+    listed.write_text("".join(f"{n}\n" for n in numbers))
+    faults = ("--drop-share", "0.5", "--seed", "3")
+    with sandbox("--records", str(seed), *faults) as server:
+        done = run_cli(
+            server,
+            listed,
+            "--target",
+            "phone_number",
+            "--max-ids-per-request",
+            "5",
+            "--retry-initial",
+            "0.05",
+            "--max-attempts",
+            "20",
+            cwd=tmp_path,
+            campaign="00007",
+        )
+        assert done.returncode == EXIT_OK, done.stderr
+        assert remaining(server, "00007") == []
+    report = json.loads(bulkremove(["report", "j.sqlite"], cwd=tmp_path).stdout)
+    totals = report["totals"]
+    assert totals["removed"] + totals["not_found"] == 30
+    assert totals["not_found"] > 0, "some answers were dropped after the removal"
+    assert report["not_found_after_lost_answer"] == totals["not_found"]
+    assert report["records_removed"] == totals["removed"]
