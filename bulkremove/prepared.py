@@ -180,6 +180,7 @@ def prepare_run(
         raise
     log.info(
         "run_planned",
+        target=plan.target,
         ids=plan.ids,
         campaigns=len(plan.campaigns),
         requests=plan.requests,

@@ -288,6 +288,7 @@ async def _execute(
         requests=final.requests,
         errors=dict(final.errors),
         **result.report["totals"],
+        records_removed=result.report["records_removed"],
         duration_s=result.report["duration_s"],
     )
     return result
