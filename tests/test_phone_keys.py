@@ -234,3 +234,39 @@ def test_the_question_and_the_plan_count_phone_numbers() -> None:
     )
     assert numbers.lines()[0].startswith("plan: remove 1204 phone numbers")
     assert numbers.as_dict()["target"] == "phone_number"
+
+
+entries = st.one_of(
+    st.builds(entry, st.just(REMOVED), st.integers(1, 10**6)),
+    st.builds(entry, st.sampled_from([NOT_EXIST, CALL_IN_PROGRESS, "LOCKED"])),
+)
+
+
+@given(st.dictionaries(numbers, st.lists(entries, max_size=4), min_size=1, max_size=12))
+def test_every_number_gets_one_state_and_every_removed_record_is_kept(
+    answer: dict[str, list[dict[str, object]]],
+) -> None:
+    keys = [key(n) for n in answer]
+    batch = Batch("00007", keys)
+    outcomes = read_number_outcomes(orjson.dumps(answer), keys)
+    groups, retries = classify(batch, outcomes, NOW, retry_every_5s)
+    placed = [k for g in groups for k in g.ids]
+    assert sorted(placed) == sorted(keys), "each number in exactly one group"
+    kept = sorted(pair for g in groups for pair in g.records)
+    said = sorted(
+        (key(n), e["record_id"]) for n, es in answer.items() for e in es if e["status"] == REMOVED
+    )
+    assert kept == said
+    state = {k: g.state for g in groups for k in g.ids}
+    for number, listed in answer.items():
+        got = state[key(number)]
+        statuses = {e["status"] for e in listed}
+        if CALL_IN_PROGRESS in statuses:
+            assert got == "in_call"
+        elif "LOCKED" in statuses:
+            assert got == "failed"
+        elif REMOVED in statuses:
+            assert got == "removed"
+        else:
+            assert got == "not_found"
+    assert {r.customer_id for r in retries} == {k for k, s in state.items() if s == "in_call"}
