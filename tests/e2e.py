@@ -47,6 +47,19 @@ class SandboxProcess:
     def remaining(self, campaign: str = "00001") -> set[int]:
         return set(self.get(f"/_sandbox/campaigns/{campaign}/records")["ids"])
 
+    def records(self, campaign: str = "00001") -> list[dict[str, Any]]:
+        """Every record left in ``campaign`` in full, with ``in_call`` (and phone numbers')."""
+        records: list[dict[str, Any]] = self.get(
+            f"/_sandbox/campaigns/{campaign}/records?detail=1"
+        )["records"]
+        return records
+
+    def put_back(self, campaign: str, records: Sequence[dict[str, Any]]) -> list[int]:
+        """Add ``records`` (as in a records file) behind a client's back; their record ids."""
+        path = f"/_sandbox/campaigns/{campaign}/records"
+        rids: list[int] = self.post(path, {"records": list(records)})["record_ids"]
+        return rids
+
 
 @contextmanager
 def sandbox(*args: str) -> Iterator[SandboxProcess]:

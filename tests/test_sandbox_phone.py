@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,11 @@ from e2e import sandbox as sandbox_process
 from e2e import write_records
 from hypothesis import given
 from hypothesis import strategies as st
+from records_sandbox import AUTH, serve_records
 from yarl import URL
 
-from bulkremove.sandbox import RangeSeed, Sandbox, SandboxConfig
+from bulkremove.sandbox import Sandbox
+from bulkremove.sandbox.config import HOSTILE_MODES
 from bulkremove.sandbox.detailed import Record, Rows
 from bulkremove.sandbox.phone import phone_query
 from bulkremove.sandbox.recordfile import parse_records, read_records_file
@@ -27,7 +28,6 @@ from bulkremove.sandbox.responses import ValidationError
 
 pytestmark = pytest.mark.timeout(30)
 
-AUTH = {"Authorization": aiohttp.encode_basic_auth("api_user", "api_pass")}
 NOT_EXIST = [{"http_status": 404, "status": "NOT_EXIST"}]
 
 PHONE_RECORDS = [
@@ -49,15 +49,11 @@ def in_call(rid: int) -> dict[str, object]:
     return {"http_status": 409, "record_id": rid, "status": "CALL_IN_PROGRESS"}
 
 
-@asynccontextmanager
-async def serve(
+def serve(
     tmp_path: Path, records: list[dict[str, Any]] = PHONE_RECORDS, **options: Any
-) -> AsyncIterator[tuple[Sandbox, aiohttp.ClientSession]]:
+) -> AbstractAsyncContextManager[tuple[Sandbox, aiohttp.ClientSession]]:
     """A sandbox with phone campaign 00007 and CRM campaign 00001 (ids 1..100), and a client."""
-    seed = read_records_file(write_records(tmp_path / "r.json", "00007", "phone_number", records))
-    config = SandboxConfig(port=0, campaigns=(RangeSeed("00001", 1, 100), seed), **options)
-    async with Sandbox(config) as sandbox, aiohttp.ClientSession() as session:
-        yield sandbox, session
+    return serve_records(tmp_path, 100, {"00007": ("phone_number", records)}, **options)
 
 
 async def phone_delete(
@@ -73,7 +69,7 @@ async def phone_delete(
 
 def test_record_ids_count_up_skipping_given_ones_and_defaults_fill_in() -> None:
     items = [{"customer_id": 5}, {"customer_id": 6, "record_id": 2}, {"customer_id": 7}]
-    records = parse_records(items, "customer_id", now=0.0, taken=())
+    records = parse_records(items, "customer_id", now=0.0)
     assert [(r.record_id, r.key) for r in records] == [(1, 5), (2, 6), (3, 7)]
     first = records[0]
     assert (first.system_status, first.status_id, first.create_date) == (
@@ -94,7 +90,7 @@ def test_dates_are_written_out_and_calls_count_from_now() -> None:
         {"phone_number": "1", "create_date": "2025-03-01", "call_date": "2025-03-02 10:30"},
         {"phone_number": "1", "call": 5, "status_id": 3},
     ]
-    first, second = parse_records(items, "phone_number", now=100.0, taken=())
+    first, second = parse_records(items, "phone_number", now=100.0)
     assert first.create_date == "2025-03-01 00:00:00"
     assert first.call_date == "2025-03-02 10:30:00"
     assert (second.call_end, second.status_id) == (105.0, "3")
@@ -133,12 +129,12 @@ def test_bad_records_are_refused_saying_which_and_what(
     items: object, target: str, problem: str
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(problem)):
-        parse_records(items, target, now=0.0, taken=())
+        parse_records(items, target, now=0.0)
 
 
 def test_listing_only_keys_are_ignored_so_a_listed_record_can_be_posted_back() -> None:
     listed = {"customer_id": 4, "status": "Status 1", "agent_name": None, "last_note": None}
-    (record,) = parse_records([listed], "customer_id", now=0.0, taken=())
+    (record,) = parse_records([listed], "customer_id", now=0.0)
     assert record.key == 4
 
 
@@ -348,3 +344,33 @@ def test_a_records_campaign_served_by_the_command_line(tmp_path: Path) -> None:
     with sandbox_process("--records", str(path)) as server:
         assert server.stats()["remaining"] == {"00009": 1}, "no default campaign beside it"
         assert server.remaining("00009") == {42}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", sorted(set(HOSTILE_MODES) - {"huge"}))
+async def test_every_hostile_mode_answers_phone_deletes(tmp_path: Path, mode: str) -> None:
+    async with serve(tmp_path, hostile=mode) as (sandbox, session):
+        url = URL(
+            f"{sandbox.base_url}/batch/outbounds/00007/records?phone_number[]=441", encoded=True
+        )
+        async with session.delete(url, headers=AUTH) as response:
+            await response.read()
+            assert response.status != 500 or mode == "server_error"
+        assert sandbox.state.remaining()["00007"] == (7 if mode == "not_found_404" else 6)
+
+
+@pytest.mark.anyio
+async def test_faults_and_limits_apply_to_phone_deletes(tmp_path: Path) -> None:
+    async with serve(tmp_path, error_share=1.0, seed=1) as (sandbox, session):
+        status, _ = await phone_delete(session, sandbox, "phone_number[]=777")
+        assert status in (500, 502, 503)
+        sandbox.reconfigure(error_share=0.0, max_target_length=60)
+        status, _ = await phone_delete(session, sandbox, "phone_number[]=777" * 3)
+        assert status == 414
+        assert sandbox.state.remaining()["00007"] == 7
+        url = URL(
+            f"{sandbox.base_url}/batch/outbounds/00007/records?phone_number[]=7", encoded=True
+        )
+        sandbox.reconfigure(max_target_length=None)
+        async with session.delete(url, headers=AUTH) as response:
+            assert response.status == 200, "the slash before ? may be left out"

@@ -1,7 +1,10 @@
 """The admin endpoints under ``/_sandbox/``: no authentication, not counted in the stats.
 
 - ``GET  /_sandbox/stats``                         counters (see :class:`Stats`)
-- ``GET  /_sandbox/campaigns/{campaign}/records``  ``{"remaining": n, "ids": [...]}``
+- ``GET  /_sandbox/campaigns/{campaign}/records``  ``{"remaining": n, "ids": [...]}``;
+  with ``?detail=1`` ``{"remaining": n, "records": [...]}``, each with its numbers and call
+- ``POST /_sandbox/campaigns/{campaign}/records|statuses|churn``, ``GET .../churn``: see
+  :mod:`bulkremove.sandbox.changes`
 - ``POST /_sandbox/calls``                         ``{"campaign", "ids", "duration_s"}``
 - ``GET  /_sandbox/faults``, ``POST /_sandbox/faults``   read or change limits and faults
 """
@@ -9,12 +12,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import orjson
 from aiohttp import web
 
-from bulkremove.sandbox.detailed import PHONE
+from bulkremove.sandbox.changes import churn_so_far, put_back, set_statuses, start_churn
+from bulkremove.sandbox.detailed import DEFAULT_SYSTEM_STATUS, PHONE, base_record, detail_entry
 from bulkremove.sandbox.faults import current_faults, fault_changes
 from bulkremove.sandbox.responses import (
     CODE_NOT_FOUND,
@@ -22,10 +28,10 @@ from bulkremove.sandbox.responses import (
     error_response,
     json_response,
 )
+from bulkremove.sandbox.state import Campaign
 
 if TYPE_CHECKING:
     from bulkremove.sandbox.app import SandboxApp
-    from bulkremove.sandbox.state import Campaign
 
 ADMIN_ROOT = "/_sandbox"
 
@@ -35,6 +41,10 @@ def add_admin_routes(app: web.Application, sandbox: SandboxApp) -> None:
     admin = _Admin(sandbox)
     app.router.add_get(ADMIN_ROOT + "/stats", admin.stats)
     app.router.add_get(ADMIN_ROOT + "/campaigns/{campaign}/records", admin.records)
+    app.router.add_post(ADMIN_ROOT + "/campaigns/{campaign}/records", admin.put_back)
+    app.router.add_post(ADMIN_ROOT + "/campaigns/{campaign}/statuses", admin.set_statuses)
+    app.router.add_post(ADMIN_ROOT + "/campaigns/{campaign}/churn", admin.start_churn)
+    app.router.add_get(ADMIN_ROOT + "/campaigns/{campaign}/churn", admin.churn)
     app.router.add_post(ADMIN_ROOT + "/calls", admin.calls)
     app.router.add_get(ADMIN_ROOT + "/faults", admin.faults)
     app.router.add_post(ADMIN_ROOT + "/faults", admin.change_faults)
@@ -67,6 +77,22 @@ def remaining_records(campaign: Campaign) -> dict[str, object]:
     return {"remaining": len(campaign), "ids": ids}
 
 
+def detailed_records(campaign: Campaign, now: float) -> dict[str, object]:
+    """``remaining``, and ``records``: every record in listing order, with its call."""
+    target = campaign.target
+    seeded = (
+        base_record(cid, campaign.overrides.get(cid, DEFAULT_SYSTEM_STATUS))
+        for cid in campaign.records
+    )
+    return {
+        "remaining": len(campaign),
+        "records": [
+            detail_entry(record, target, campaign.record_in_call(record, now))
+            for record in chain(seeded, campaign.rows.by_id.values())
+        ],
+    }
+
+
 class _Admin:
     __slots__ = ("_sandbox",)
 
@@ -77,12 +103,47 @@ class _Admin:
         sandbox = self._sandbox
         return json_response(sandbox.stats.snapshot(sandbox.state.remaining()))
 
-    async def records(self, request: web.Request) -> web.Response:
+    def _campaign(self, request: web.Request) -> Campaign | web.Response:
         name = request.match_info["campaign"]
         campaign = self._sandbox.state.campaigns.get(name)
         if campaign is None:
             return error_response(404, f"campaign {name[:40]!r} not found", CODE_NOT_FOUND)
+        return campaign
+
+    async def records(self, request: web.Request) -> web.Response:
+        campaign = self._campaign(request)
+        if not isinstance(campaign, Campaign):
+            return campaign
+        if request.query.get("detail") in ("1", "true"):
+            return json_response(detailed_records(campaign, self._sandbox.clock()))
         return json_response(remaining_records(campaign))
+
+    async def _change(
+        self, request: web.Request, change: Callable[[Campaign, object], dict[str, object]]
+    ) -> web.Response:
+        campaign = self._campaign(request)
+        if not isinstance(campaign, Campaign):
+            return campaign
+        try:
+            return json_response(change(campaign, await _json_body(request)))
+        except ValueError as exc:
+            return _bad_request(str(exc))
+
+    async def put_back(self, request: web.Request) -> web.Response:
+        now = self._sandbox.clock()
+        return await self._change(request, lambda campaign, body: put_back(campaign, body, now))
+
+    async def set_statuses(self, request: web.Request) -> web.Response:
+        return await self._change(request, set_statuses)
+
+    async def start_churn(self, request: web.Request) -> web.Response:
+        return await self._change(request, start_churn)
+
+    async def churn(self, request: web.Request) -> web.Response:
+        campaign = self._campaign(request)
+        if not isinstance(campaign, Campaign):
+            return campaign
+        return json_response(churn_so_far(campaign))
 
     async def calls(self, request: web.Request) -> web.Response:
         try:

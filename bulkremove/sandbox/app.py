@@ -29,6 +29,7 @@ from bulkremove.sandbox.crm import customer_ids, remove_customers
 from bulkremove.sandbox.detailed import CRM, PHONE
 from bulkremove.sandbox.faults import After, draw_after, draw_error, draw_html, draw_latency
 from bulkremove.sandbox.hostile import hostile_response, not_found_response, phone_hostile
+from bulkremove.sandbox.listing import answer_customer, answer_listing, answer_statuses
 from bulkremove.sandbox.phone import phone_query, remove_numbers
 from bulkremove.sandbox.responses import (
     CODE_AUTHENTICATION,
@@ -50,6 +51,7 @@ from bulkremove.sandbox.stats import Stats
 API_ROOT = "/api"
 _CRM_DELETE = ("batch", "crm_outbounds", "records")  # around the campaign id
 _PHONE_DELETE = ("batch", "outbounds", "records")
+_LISTINGS = frozenset({(3, "crm_outbounds", "records"), (3, "outbounds", "records")})
 _REFUSALS = frozenset({400, 404, 405})
 
 
@@ -164,14 +166,8 @@ class SandboxApp:
         parts = request.match_info["tail"].split("/")
         if len(parts) == 4 and (parts[0], parts[1], parts[3]) == _CRM_DELETE:
             answer = self._crm_delete(request, parts[2], target)
-        elif (
-            len(parts) in (4, 5)
-            and (parts[0], parts[1], parts[3]) == _PHONE_DELETE
-            and (parts[4:] in ([], [""]))
-        ):
-            answer = self._phone_delete(request, parts[2], target)
         else:
-            return error_response(404, "unknown URI", CODE_NOT_FOUND)
+            answer = self._route(request, parts, target)
         if answer.status in _REFUSALS:
             return answer  # nothing was done, so nothing is answered late or lost
         after = draw_after(config, rng)
@@ -183,17 +179,55 @@ class SandboxApp:
             await asyncio.sleep(config.late_delay_s)
         return answer
 
-    def _campaign(self, name: str, target: str) -> Campaign | web.Response:
-        """The campaign ``name`` of kind ``target``, or the 404 for it."""
+    def _route(self, request: web.Request, parts: list[str], target: str) -> web.Response:
+        """Every endpoint but the CRM delete; a trailing slash is allowed on these."""
+        if len(parts) > 1 and not parts[-1]:
+            parts = parts[:-1]
+        shape = (len(parts), parts[0], parts[-1])
+        if len(parts) == 4 and (parts[0], parts[1], parts[3]) == _PHONE_DELETE:
+            return self._phone_delete(request, parts[2], target)
+        if shape in _LISTINGS:
+            return self._read(request, parts[0], parts[1], target)
+        if len(parts) == 4 and (parts[0], parts[2]) == ("crm_outbounds", "records"):
+            return self._read(request, parts[0], parts[1], target, customer=parts[3])
+        if shape == (3, "outbounds", "statuses"):
+            if request.method != "GET":
+                return _not_allowed(request.method, "GET")
+            campaign = self.state.campaigns.get(parts[1])
+            if campaign is None:
+                return _campaign_not_found(parts[1])
+            return answer_statuses(campaign)
+        return error_response(404, "unknown URI", CODE_NOT_FOUND)
+
+    def _read(
+        self,
+        request: web.Request,
+        kind: str,
+        name: str,
+        target: str,
+        customer: str | None = None,
+    ) -> web.Response:
+        kind_of = CRM if kind == "crm_outbounds" else PHONE
+        campaign = self._campaign(name, kind_of, request.method, "GET")
+        if not isinstance(campaign, Campaign):
+            return campaign
+        if customer is not None:
+            return answer_customer(campaign, customer, self.stats)
+        return answer_listing(campaign, target.partition("?")[2], self.stats)
+
+    def _campaign(
+        self, name: str, target: str, method: str, allowed: str
+    ) -> Campaign | web.Response:
+        """The campaign ``name`` of kind ``target``, or the 405 or 404 to answer instead."""
+        if method != allowed:
+            return _not_allowed(method, allowed)
         campaign = self.state.campaigns.get(name)
         if campaign is None or campaign.target != target:
-            return error_response(404, f"campaign {name[:40]!r} not found", CODE_NOT_FOUND)
+            return _campaign_not_found(name)
         return campaign
 
     def _crm_delete(self, request: web.Request, name: str, target: str) -> web.Response:
-        if request.method != "DELETE":
-            return _not_allowed(request.method, "DELETE")
-        campaign = self._campaign(name, CRM)
+        campaign = self._campaign(name, CRM, request.method, "DELETE")
         if not isinstance(campaign, Campaign):
             return campaign
         try:
@@ -212,9 +246,7 @@ class SandboxApp:
         return response
 
     def _phone_delete(self, request: web.Request, name: str, target: str) -> web.Response:
-        if request.method != "DELETE":
-            return _not_allowed(request.method, "DELETE")
-        campaign = self._campaign(name, PHONE)
+        campaign = self._campaign(name, PHONE, request.method, "DELETE")
         if not isinstance(campaign, Campaign):
             return campaign
         try:
@@ -244,3 +276,7 @@ class SandboxApp:
 
 def _not_allowed(method: str, allowed: str) -> web.Response:
     return error_response(405, f"method {method} not allowed", CODE_METHOD, {"Allow": allowed})
+
+
+def _campaign_not_found(name: str) -> web.Response:
+    return error_response(404, f"campaign {name[:40]!r} not found", CODE_NOT_FOUND)

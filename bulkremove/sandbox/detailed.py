@@ -53,6 +53,12 @@ class Record:
     call_end: float | None = None
 
 
+def unknown_status(name: str, value: object) -> str:
+    """What is wrong with a system status ``value`` that is not one of SYSTEM_STATUSES."""
+    shown = value[:40] if isinstance(value, str) else value
+    return f"{name} {shown!r} must be one of {', '.join(SYSTEM_STATUSES)}"
+
+
 def base_record(cid: int, system_status: str = DEFAULT_SYSTEM_STATUS) -> Record:
     """The record of customer ``cid`` in a campaign seeded from a range or a list of ids."""
     return Record(cid + RECORD_ID_OFFSET, cid, system_status)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,14 @@ import orjson
 
 from bulkremove.ids import check_campaign_id
 from bulkremove.sandbox.config import MAX_SEED_ID, RecordsSeed
-from bulkremove.sandbox.detailed import CRM, PHONE, SYSTEM_STATUSES, TARGETS, Record
+from bulkremove.sandbox.detailed import (
+    CRM,
+    PHONE,
+    SYSTEM_STATUSES,
+    TARGETS,
+    Record,
+    unknown_status,
+)
 
 _DIGITS = re.compile(r"[0-9]+")
 _DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}( [0-9]{2}:[0-9]{2}(:[0-9]{2})?)?")
@@ -70,7 +77,7 @@ def read_records_file(path: Path) -> RecordsSeed:
         target = document.get("target")
         if target not in TARGETS:
             raise ValueError(f"target {target!r} must be one of {', '.join(TARGETS)}")
-        records = parse_records(document.get("records"), target, now=0.0, taken=())
+        records = parse_records(document.get("records"), target, now=0.0)
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from exc
     return RecordsSeed(campaign, target, tuple(sorted(records, key=lambda r: r.record_id)))
@@ -81,35 +88,36 @@ def parse_records(
     target: str,
     *,
     now: float,
-    taken: Iterable[int],
-    is_present: Callable[[int | str], bool] = lambda key: False,
+    is_taken: Callable[[int], bool] = lambda rid: False,
+    is_present: Callable[[int], bool] = lambda cid: False,
     next_id: int = 1,
 ) -> list[Record]:
     """Records of a JSON list, checked; ValueError naming the first bad one.
 
-    Record ids not given count up from ``next_id``, skipping ``taken`` and the ids given. A call
-    of N seconds ends at ``now + N``. ``is_present`` says whether a customer id is already in the
-    campaign (customer ids are unique there; phone numbers need not be).
+    Record ids not given count up from ``next_id``, skipping the ids given; ``is_taken`` says
+    whether a record id is already in use. A call of N seconds ends at ``now + N``.
+    ``is_present`` says whether a customer id is already in the campaign (customer ids are unique
+    there; phone numbers need not be).
     """
     if not isinstance(items, list):
         raise ValueError("records must be a JSON list")
-    used = set(taken)
-    given: dict[int, int] = {}
+    used: set[int] = set()
     for place, item in enumerate(items, start=1):
         if isinstance(item, dict) and "record_id" in item:
             rid = _positive(item["record_id"], "record_id", f"record {place}")
-            if rid in used or rid in given:
+            if rid in used:
                 raise ValueError(f"record {place}: record_id {rid} is used twice")
-            given[rid] = place
-    used.update(given)
+            if is_taken(rid):
+                raise ValueError(f"record {place}: record_id {rid} is already in the campaign")
+            used.add(rid)
     records: list[Record] = []
-    customers: set[int | str] = set()
+    customers: set[int] = set()
     for place, item in enumerate(items, start=1):
         where = f"record {place}"
         if not isinstance(item, dict):
             raise ValueError(f"{where}: must be a JSON object")
         if "record_id" not in item:
-            while next_id in used:
+            while next_id in used or is_taken(next_id):
                 next_id += 1
             used.add(next_id)
             item = {**item, "record_id": next_id}
@@ -117,7 +125,7 @@ def parse_records(
             record = _record(item, target, now)
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}") from exc
-        if target == CRM:
+        if target == CRM and isinstance(record.key, int):
             if record.key in customers or is_present(record.key):
                 raise ValueError(f"{where}: customer_id {record.key} is already in the campaign")
             customers.add(record.key)
@@ -137,9 +145,7 @@ def _record(item: dict[str, Any], target: str, now: float) -> Record:
         raise ValueError("additional_numbers must be a list of phone numbers")
     system_status = item.get("system_status", "TO_CALL")
     if system_status not in SYSTEM_STATUSES:
-        raise ValueError(
-            f"system_status {system_status!r} must be one of {', '.join(SYSTEM_STATUSES)}"
-        )
+        raise ValueError(unknown_status("system_status", system_status))
     status_id = item.get("status_id", "1")
     if isinstance(status_id, int) and not isinstance(status_id, bool) and status_id >= 0:
         status_id = str(status_id)

@@ -16,11 +16,15 @@ import math
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from bulkremove.sandbox.config import RecordsSeed, SandboxConfig
-from bulkremove.sandbox.detailed import CRM, Record, Rows, base_record
+from bulkremove.sandbox.detailed import CRM, DEFAULT_SYSTEM_STATUS, Record, Rows, base_record
 from bulkremove.sandbox.records import RangeRecords, SetRecords, records_from_seed
 from bulkremove.sandbox.responses import RECORD_ID_OFFSET
+
+if TYPE_CHECKING:
+    from bulkremove.sandbox.churn import Churn
 
 _M64 = (1 << 64) - 1
 _UNIT = 2.0**-53
@@ -82,6 +86,7 @@ class Campaign:
         "_calls",
         "_calls_until",
         "_seeded",
+        "churn",
         "name",
         "next_record_id",
         "overrides",
@@ -104,6 +109,7 @@ class Campaign:
         self.records = records
         self.rows = Rows(rows)
         self.overrides: dict[int, str] = {}
+        self.churn: Churn | None = None  # statuses changing under the listing
         seeded_top = records.highest() + RECORD_ID_OFFSET if records.highest() else 0
         self.next_record_id = max([seeded_top, *self.rows.by_id]) + 1
         self._seeded = seeded
@@ -127,7 +133,7 @@ class Campaign:
         if found:
             return found[0]
         if cid in self.records:
-            return base_record(cid, self.overrides.get(cid, "TO_CALL"))
+            return base_record(cid, self.overrides.get(cid, DEFAULT_SYSTEM_STATUS))
         return None
 
     def record(self, rid: int) -> Record | None:
@@ -135,7 +141,7 @@ class Campaign:
         found = self.rows.by_id.get(rid)
         if found is None and rid - RECORD_ID_OFFSET in self.records:
             cid = rid - RECORD_ID_OFFSET
-            return base_record(cid, self.overrides.get(cid, "TO_CALL"))
+            return base_record(cid, self.overrides.get(cid, DEFAULT_SYSTEM_STATUS))
         return found
 
     def set_status(self, rid: int, system_status: str) -> None:
@@ -143,6 +149,8 @@ class Campaign:
         found = self.rows.by_id.get(rid)
         if found is not None:
             found.system_status = system_status
+        elif system_status == DEFAULT_SYSTEM_STATUS:
+            self.overrides.pop(rid - RECORD_ID_OFFSET, None)  # like the records never changed
         else:
             self.overrides[rid - RECORD_ID_OFFSET] = system_status
 
