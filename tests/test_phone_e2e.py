@@ -58,6 +58,8 @@ def test_numbers_matching_0_1_or_3_records_some_in_calls(tmp_path: Path) -> None
         )
         assert done.returncode == EXIT_INCOMPLETE, done.stderr
         assert remaining(server, "00007") == [4, 8, 10], "exactly the records in endless calls"
+        left = {r["record_id"]: r["in_call"] for r in server.records("00007")}
+        assert left == {4: False, 8: True, 10: True}  # 4 is 48500100200, never asked
         other = ["run", "--resume", "j.sqlite", "--base-url", server.base_url]
         refused = bulkremove([*other, "--target", "customer_id"], cwd=tmp_path)
         assert refused.returncode == 2
