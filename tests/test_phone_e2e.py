@@ -31,6 +31,15 @@ def record(record_id: int, number: str, call: Any = None, extra: list[str] | Non
     }
 
 
+def one_record_each(tmp_path: Path, numbers: list[str]) -> tuple[Path, Path]:
+    """A phone campaign 00007 of one record per number, and an input listing the numbers."""
+    records = [record(i + 1, number) for i, number in enumerate(numbers)]
+    seed = write_records(tmp_path / "c.json", "00007", "phone_number", records)
+    listed = tmp_path / "numbers.txt"
+    listed.write_text("".join(f"{n}\n" for n in numbers))
+    return seed, listed
+
+
 def remaining(server: Any, campaign: str) -> list[int]:
     """The record ids the server still holds."""
     return sorted(server.get(f"/_sandbox/campaigns/{campaign}/records")["ids"])
@@ -123,11 +132,7 @@ def test_a_plus_is_refused_before_any_request(tmp_path: Path) -> None:
 
 
 def test_414_halving_and_max_delete_count_numbers(tmp_path: Path) -> None:
-    numbers = [f"{n:012d}" for n in range(40)]
-    records = [record(i + 1, number) for i, number in enumerate(numbers)]
-    seed = write_records(tmp_path / "c.json", "00007", "phone_number", records)
-    listed = tmp_path / "numbers.txt"
-    listed.write_text("".join(f"{n}\n" for n in numbers))
+    seed, listed = one_record_each(tmp_path, [f"{n:012d}" for n in range(40)])
     args = ("--target", "phone_number")
     with sandbox("--records", str(seed), "--max-target-length", "400") as server:
         refused = run_cli(
@@ -152,11 +157,7 @@ def test_a_dry_run_plans_numbers(tmp_path: Path) -> None:
 
 
 def test_numbers_removed_behind_lost_answers_are_flagged(tmp_path: Path) -> None:
-    numbers = [f"0{n}" for n in range(30)]
-    records = [record(i + 1, number) for i, number in enumerate(numbers)]
-    seed = write_records(tmp_path / "c.json", "00007", "phone_number", records)
-    listed = tmp_path / "numbers.txt"
-    listed.write_text("".join(f"{n}\n" for n in numbers))
+    seed, listed = one_record_each(tmp_path, [f"0{n}" for n in range(30)])
     faults = ("--drop-share", "0.5", "--seed", "3")
     with sandbox("--records", str(seed), *faults) as server:
         done = run_cli(
