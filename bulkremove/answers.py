@@ -56,7 +56,7 @@ class Outcomes(Sequence[Outcome]):
     one is read, and the engine reads the columns.
     """
 
-    __slots__ = ("details", "ids", "record_ids", "statuses")
+    __slots__ = ("details", "ids", "record_ids", "removed", "statuses")
 
     def __init__(
         self,
@@ -64,12 +64,14 @@ class Outcomes(Sequence[Outcome]):
         statuses: list[str],
         record_ids: list[int | None],
         details: dict[int, str],
+        removed: dict[int, list[int]] | None = None,
     ) -> None:
         self.ids = ids
         self.statuses = statuses
         self.record_ids = record_ids
         self.details = details
         """Index in ``ids`` to the raw entry or reason, only for unexpected answers."""
+        self.removed = removed or {}  # index in ids to record ids, keys of several records
 
     @classmethod
     def of(cls, outcomes: Sequence[Outcome]) -> Outcomes:
@@ -122,6 +124,7 @@ class Outcomes(Sequence[Outcome]):
         return f"Outcomes({list(self)!r})"
 
 
+Reader = Callable[[bytes, Sequence[int]], Outcomes]
 _status: Callable[[Any], Any] = operator.itemgetter("status")
 _get: Callable[[Any, str], Any] = dict.get
 
@@ -133,12 +136,7 @@ def read_outcomes(body: bytes, ids: Sequence[int]) -> Outcomes:
     asked for are ignored: they can never mark a record of ours removed. An id's entry is the
     one under exactly its decimal key (``"0441"`` is not 441's).
     """
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise BadAnswerError(f"answer is not JSON: {excerpt(body, 120)!r}", body=body) from exc
-    if type(data) is not dict:
-        raise BadAnswerError(f"answer is not a JSON object: {excerpt(body, 120)!r}", body=body)
+    data = load_object(body)
     # orjson keeps the last of duplicate keys: one "status" per entry in the usual answer, so a
     # count that differs (or an escape, which may spell one) is when duplicates are looked for.
     if body.count(b'"status"') != len(data) or b"\\" in body:
@@ -166,6 +164,17 @@ def read_outcomes(body: bytes, ids: Sequence[int]) -> Outcomes:
         kept = [r if s == REMOVED else None for s, r in zip(statuses, record_ids, strict=True)]
         return Outcomes(ids, statuses, kept, {})
     return _read_each(body, ids, entries)
+
+
+def load_object(body: bytes) -> dict[str, Any]:
+    """The JSON object of an answer; BadAnswerError for anything else."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadAnswerError(f"answer is not JSON: {excerpt(body, 120)!r}", body=body) from exc
+    if type(data) is not dict:
+        raise BadAnswerError(f"answer is not a JSON object: {excerpt(body, 120)!r}", body=body)
+    return data
 
 
 def _duplicates(body: bytes) -> dict[str, list[Any]]:
@@ -233,13 +242,13 @@ def _with_duplicates(
     return outcomes
 
 
-def read_not_found(body: bytes, ids: Sequence[int]) -> Outcomes | None:
-    """The outcomes of a 404 whose body is the per-record map with every entry NOT_EXIST, as
-    the API gives when none of the ids exists; None for any other 404 (an unknown campaign)."""
+def read_not_found(body: bytes, ids: Sequence[int], read: Reader | None = None) -> Outcomes | None:
+    """The outcomes (read by ``read``, else :func:`read_outcomes`) of a 404 whose body says
+    NOT_EXIST for every id, as the API gives when none exists; None for any other 404."""
     if b"NOT_EXIST" not in body:
         return None
     try:
-        outcomes = read_outcomes(body, ids)
+        outcomes = (read or read_outcomes)(body, ids)
     except BadAnswerError:
         return None
     if outcomes.details or outcomes.statuses.count(NOT_EXIST) != len(ids):

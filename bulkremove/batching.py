@@ -21,17 +21,22 @@ QUERY_KEY = "customer_id%5B%5D="
 """``customer_id[]=`` as aiohttp sends it: brackets are percent-encoded."""
 
 _PAIR_OVERHEAD = len(QUERY_KEY) + 1  # the key and the '&' (or '?') in front of it
-_SEPARATOR = "&" + QUERY_KEY
 _ID_TEXT_BYTES = b"0123456789,"
 _PACK_CHUNK = 1 << 16
+MAX_KEY_DIGITS = MAX_ID_DIGITS + 1
+"""The widest key written out: a phone number of 18 digits behind its sentinel (see ids)."""
 
 
-def records_path(base_path: str, campaign: str) -> str:
+CRM_ENDPOINT = "batch/crm_outbounds/{}/records"
+"""The batch endpoint of CRM campaigns, under the API root; ``{}`` is the campaign."""
+
+
+def records_path(base_path: str, campaign: str, endpoint: str = CRM_ENDPOINT) -> str:
     """The encoded path of the batch endpoint under the API root's encoded path."""
-    return f"{base_path.rstrip('/')}/batch/crm_outbounds/{campaign}/records"
+    return f"{base_path.rstrip('/')}/{endpoint.format(campaign)}"
 
 
-def campaign_path(base_path: str, campaign: str) -> str:
+def campaign_path(base_path: str, campaign: str, endpoint: str = CRM_ENDPOINT) -> str:
     """:func:`records_path` for a campaign id that is checked first.
 
     The last gate before a URL: a journal edited by hand can hold anything.
@@ -41,7 +46,7 @@ def campaign_path(base_path: str, campaign: str) -> str:
             f"refusing to send campaign id {str(campaign)[:40]!r}: "
             "not exactly 5 characters of [0-9A-Za-z]"
         )
-    return records_path(base_path, campaign)
+    return records_path(base_path, campaign, endpoint)
 
 
 def build_query(ids: Iterable[int]) -> str:
@@ -66,9 +71,9 @@ def id_text(ids: Iterable[int]) -> str | None:
     return None if text.translate(None, _ID_TEXT_BYTES) else text.decode()
 
 
-def query_of(text: str) -> str:
+def query_of(text: str, key: str = QUERY_KEY) -> str:
     """The encoded query string for ids written as :func:`id_text` writes them."""
-    return QUERY_KEY + text.replace(",", _SEPARATOR) if text else ""
+    return key + text.replace(",", "&" + key) if text else ""
 
 
 def target_length(path: str, ids: Iterable[int]) -> int:
@@ -98,11 +103,11 @@ def _one_width(ids: Sequence[int]) -> int | None:
 
 def check_budget(path: str, max_url_length: int) -> None:
     """Refuse a budget in which a single id of the longest allowed form cannot fit."""
-    smallest_needed = len(path) + _PAIR_OVERHEAD + MAX_ID_DIGITS
+    smallest_needed = len(path) + _PAIR_OVERHEAD + MAX_KEY_DIGITS
     if max_url_length < smallest_needed:
         raise ConfigError(
             f"max_url_length={max_url_length} is too small: the path {path!r} with one "
-            f"{MAX_ID_DIGITS}-digit id needs {smallest_needed} bytes"
+            f"{MAX_KEY_DIGITS}-digit key needs {smallest_needed} bytes"
         )
 
 

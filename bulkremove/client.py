@@ -22,10 +22,7 @@ from bulkremove.answers import (
     error_message,
     mentions_url_length,
     parse_retry_after,
-    read_not_found,
-    read_outcomes,
 )
-from bulkremove.batching import campaign_path, id_text, query_of
 from bulkremove.errors import (
     ApiError,
     AuthenticationError,
@@ -35,7 +32,6 @@ from bulkremove.errors import (
     CannotConnectError,
     ConfigError,
     ConnectionLostError,
-    InputError,
     PermissionDeniedError,
     RequestTimeoutError,
     ServerError,
@@ -43,10 +39,9 @@ from bulkremove.errors import (
     TlsError,
     UrlTooLongError,
 )
-from bulkremove.ids import MAX_ID_DIGITS
+from bulkremove.kinds import Kind, kind_of
 from bulkremove.settings import Settings
 
-MAX_CUSTOMER_ID = 10**MAX_ID_DIGITS - 1
 _UNKNOWN_ISSUER = frozenset({18, 19, 20, 21})
 """OpenSSL verify codes of a self-signed or unknown issuer: what a ca_bundle cures."""
 
@@ -68,10 +63,12 @@ def make_ssl_context(verify_tls: bool, ca_bundle: str | None) -> ssl.SSLContext:
 class Client:
     """Sends batch DELETEs for one run. Use as ``async with Client(settings) as client``."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, kind: Kind | None = None) -> None:
         if not settings.base_url:
             raise ConfigError("no API root (base_url) is set")
         self._settings = settings
+        self.kind = kind or kind_of(settings)
+        """The kind of key sent: the endpoint, the query and how answers are read."""
         self._base = yarl.URL(settings.base_url)
         self._origin = self._base.origin()
         self._base_path = self._base.raw_path
@@ -80,19 +77,12 @@ class Client:
         self._session: aiohttp.ClientSession | None = None
 
     def path(self, campaign: str) -> str:
-        """The encoded path of the campaign's batch endpoint (what batching budgets against)."""
-        return campaign_path(self._base_path, campaign)
+        """The request-target before the keys (what batching budgets against)."""
+        return self.kind.path(self._base_path, campaign)
 
     def url(self, campaign: str, ids: Sequence[int]) -> yarl.URL:
         """The exact URL sent for ``ids``: already encoded, so yarl sends it unchanged."""
-        text = id_text(ids)
-        if text is None or (text and (min(ids) < 1 or max(ids) > MAX_CUSTOMER_ID)):
-            bad = next(i for i in ids if type(i) is not int or not 0 < i <= MAX_CUSTOMER_ID)
-            raise InputError(
-                f"refusing to send customer id {str(bad)[:40]!r}: "
-                f"not an integer from 1 to {MAX_CUSTOMER_ID}"
-            )
-        target = f"{self.path(campaign)}?{query_of(text)}"
+        target = self.kind.target(self.path(campaign), ids)
         return self._origin.join(yarl.URL(target, encoded=True))
 
     async def __aenter__(self) -> Client:
@@ -143,12 +133,12 @@ class Client:
         status, body, retry_after = await self._exchange("DELETE", url)
         if status == 200 or status == 207:
             try:
-                return read_outcomes(body, ids)
+                return self.kind.read_answer(body, ids)
             except BadAnswerError as exc:
                 exc.status = status  # the parser sees only the body
                 raise
         if status == 404:
-            answered = read_not_found(body, ids)
+            answered = self.kind.read_not_found(body, ids)
             if answered is not None:
                 return answered
         if status == 404:

@@ -1,8 +1,15 @@
-"""Validation of campaign ids and customer ids, before either can reach a URL.
+"""Validation of campaign ids, customer ids and phone numbers, before any can reach a URL.
 
 Customer ids are positive integers of at most 18 ASCII digits, so every id fits a signed 64-bit
 SQLite INTEGER. Leading zeros are accepted and dropped (``007`` is customer 7): the canonical
 decimal form is what is sent and what the journal stores.
+
+Phone numbers are 1 to 18 ASCII digits where leading zeros count (``0048…`` is not ``48…``). Each
+is kept as an int too, its *key*: the digits behind a sentinel ``1`` (``"007"`` is ``1007``), so
+that the key gives the exact digits back, equal keys are equal numbers, and the engine, journal
+and batching stay int-keyed. A key is written out as the number's digits plus one: the wire's
+``phone_number%5B%5D=`` is one byte longer than ``customer_id%5B%5D=``, so a key costs the bytes a
+customer id of its length does.
 """
 
 from __future__ import annotations
@@ -33,6 +40,31 @@ def customer_id_problem(text: str | bytes) -> str:
     if len(raw) > MAX_ID_DIGITS:
         return f"customer id longer than {MAX_ID_DIGITS} digits"
     return "customer id must be a positive integer"
+
+
+def parse_phone_number(text: str | bytes) -> int | None:
+    """The key of the phone number written in ``text`` (already trimmed), or None."""
+    raw = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+    if not raw or len(raw) > MAX_ID_DIGITS or not _ASCII_DIGITS.issuperset(raw):
+        return None
+    return int(b"1" + raw)
+
+
+def phone_number_problem(text: str | bytes) -> str:
+    """Say why ``text`` is not a phone number (for error messages)."""
+    raw = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+    if not raw:
+        return "empty phone number"
+    if raw.startswith(b"+"):
+        return "phone numbers are digits only, as the API stores them; drop the leading +"
+    if not _ASCII_DIGITS.issuperset(raw):
+        return "phone number must be ASCII digits only (no spaces, dashes or brackets)"
+    return f"phone number longer than {MAX_ID_DIGITS} digits"
+
+
+def phone_number_of(key: int) -> str:
+    """The digits of the phone number whose key is ``key``."""
+    return str(key)[1:]
 
 
 def is_campaign_id(text: str) -> bool:

@@ -12,9 +12,10 @@ from typing import Any
 
 import yarl
 
-from bulkremove.batching import campaign_path, count_batches
+from bulkremove.batching import count_batches
 from bulkremove.errors import ConfigError
 from bulkremove.journal import Journal, State
+from bulkremove.kinds import KINDS, kind_of
 from bulkremove.settings import Settings
 
 NEW_STATES: tuple[State, ...] = ("pending",)
@@ -41,6 +42,18 @@ class Plan:
     max_delete: int | None = None
     selection: dict[str, Any] = field(default_factory=dict)
     """A run by selection: its filters and the listing's figures (the journal's ``listing``)."""
+    target: str = "customer_id"
+    """The kind of key sent (see :mod:`bulkremove.kinds`)."""
+
+    @property
+    def noun(self) -> str:
+        """What the keys are, plural: ``records`` (one per customer id) or ``phone numbers``."""
+        return KINDS[self.target].noun
+
+    @property
+    def keys_word(self) -> str:
+        """What the keys sent are called, plural: ``ids`` or ``phone numbers``."""
+        return KINDS[self.target].keys_word
 
     @property
     def ids(self) -> int:
@@ -76,13 +89,14 @@ class Plan:
         """The confirmation question asked on a terminal."""
         word = "campaign" if len(self.campaigns) == 1 else "campaigns"
         return (
-            f"Remove {self.ids} records from {word} {self.campaign_list()} on {self.host}? [y/N] "
+            f"Remove {self.ids} {self.noun} from {word} {self.campaign_list()}"
+            f" on {self.host}? [y/N] "
         )
 
     def lines(self) -> list[str]:
         """The plan for people, a few lines."""
         verb = "resume: send again" if self.resumed else "remove"
-        out = [f"plan: {verb} {self.ids} records on {self.host} ({self.base_url})"]
+        out = [f"plan: {verb} {self.ids} {self.noun} on {self.host} ({self.base_url})"]
         out += [f"  campaign {name}: {count}" for name, count in sorted(self.campaigns.items())]
         if self.selection:
             out += selection_lines(self.selection)
@@ -112,6 +126,7 @@ class Plan:
             "base_url": self.base_url,
             "host": self.host,
             "resumed": self.resumed,
+            "target": self.target,
             "campaigns": dict(sorted(self.campaigns.items())),
             "ids": self.ids,
             "requests": self.requests,
@@ -132,10 +147,11 @@ def make_plan(journal: Journal, settings: Settings, *, resumed: bool, name: str)
     if not settings.base_url:
         raise ConfigError("no API root (base_url) is set")
     root = yarl.URL(settings.base_url).raw_path  # the plan budgets on the exact request path
+    kind = kind_of(settings)
     campaigns: dict[str, int] = {}
     requests = 0
     for campaign in journal.campaigns():
-        path = campaign_path(root, campaign)
+        path = kind.path(root, campaign)
         widths = journal.id_widths(states, campaign)
         if widths:
             campaigns[campaign] = sum(widths.values())
@@ -155,6 +171,7 @@ def make_plan(journal: Journal, settings: Settings, *, resumed: bool, name: str)
         input={} if resumed else {key: int(value) for key, value in stored.items()},
         max_delete=settings.max_delete,
         selection=dict(journal.get_meta("listing") or {}),
+        target=kind.name,
     )
 
 

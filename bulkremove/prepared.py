@@ -20,6 +20,7 @@ from pathlib import Path
 from bulkremove.errors import ConfigError, InputError, JournalError
 from bulkremove.ingest import InputReader
 from bulkremove.journal import Journal
+from bulkremove.kinds import kind_of
 from bulkremove.logs import get_logger
 from bulkremove.outputs import SkippedLines, skipped_lines_path
 from bulkremove.plan import Plan, make_plan
@@ -77,7 +78,7 @@ def prepare_journal(
     journal = Journal.create(str(path), settings.public(), durable=settings.durable)
     skipped = SkippedLines(skipped_lines_path(path)) if settings.skip_invalid else None
     try:
-        reader = InputReader(inputs, settings.campaign)
+        reader = InputReader(inputs, settings.campaign, kind_of(settings).reading)
         reader.stats.listing = skipped.add if skipped else None
         batches = import_after(reader, then_import) if then_import else reader
         try:
@@ -154,6 +155,13 @@ def prepare_run(
                 f"{resume}: the run stopped while reading its input, so the journal does not "
                 "hold all the ids; start the run again from the input files"
             )
+        kept = kind_of(journal.get_meta("settings") or {}).name
+        if kind_of(settings).name != kept:
+            journal.close()
+            # its keys are of the kind it was made with: read as another they mean other records
+            raise ConfigError(
+                f"{resume} holds keys of target = {kept!r}: a resume cannot change the target"
+            )
     else:
         path = Path(journal_path) if journal_path else default_journal_path(settings)
         log.info("journal_created", journal=str(path))
@@ -172,6 +180,7 @@ def prepare_run(
         raise
     log.info(
         "run_planned",
+        target=plan.target,
         ids=plan.ids,
         campaigns=len(plan.campaigns),
         requests=plan.requests,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from bulkremove.journal import Journal
+from bulkremove.kinds import kind_named, kind_of
 from bulkremove.plan import selection_lines
 
 STATES = ("removed", "not_found", "in_call", "failed", "pending")
@@ -27,11 +28,18 @@ def build_report(journal: Journal, path: str) -> dict[str, Any]:
     totals = {state: sum(c[state] for c in campaigns.values()) for state in STATES}
     lost = journal.counts_after_lost_answer()
     input_stats = journal.get_meta("input") or {}
+    kind = kind_of(journal.get_meta("settings") or {})
+    # a customer id is one record; a phone number removes every record holding it
+    records_removed = (
+        sum(journal.removed_records().values()) if kind.several_records else totals["removed"]
+    )
     return {
         "journal": path,
         "state": journal.get_meta("state") or "unknown",
+        "target": kind.name,
         "campaigns": campaigns,
         "totals": totals,
+        "records_removed": records_removed,
         "not_found_after_lost_answer": lost["not_found"],
         "failed_after_lost_answer": lost["failed"],
         "input": {
@@ -65,10 +73,14 @@ def summary_lines(report: dict[str, Any], failed_reason: str | None = None) -> l
     """
     totals = report["totals"]
     all_records = sum(totals.values())
+    kind = kind_named(report.get("target"))
     lines = [
         f"journal: {report['journal']}",
-        f"records: {all_records}  removed: {totals['removed']}  not found: {totals['not_found']}"
-        f"  in call: {totals['in_call']}  failed: {totals['failed']}  pending: {totals['pending']}",
+        f"{kind.noun}: {all_records}  removed: {totals['removed']}  not found: "
+        f"{totals['not_found']}  in call: {totals['in_call']}  failed: {totals['failed']}"
+        f"  pending: {totals['pending']}"
+        # a key that matches several records: say how many records went
+        + (f"  records removed: {report['records_removed']}" if kind.several_records else ""),
     ]
     if report["not_found_after_lost_answer"]:
         lines.append(
@@ -88,8 +100,8 @@ def summary_lines(report: dict[str, Any], failed_reason: str | None = None) -> l
         lines.append(sent)
     else:
         lines.append(
-            f"input: {inp['lines']} lines, {inp['ids']} ids, {inp['duplicates']} duplicates, "
-            f"{inp['invalid']} invalid{listed};  {sent}"
+            f"input: {inp['lines']} lines, {inp['ids']} {kind.keys_word}, "
+            f"{inp['duplicates']} duplicates, {inp['invalid']} invalid{listed};  {sent}"
         )
     # An aborted run's error line says what to fix: resuming as it is would fail again.
     if report["state"] != "aborted":
@@ -110,6 +122,6 @@ def next_steps(journal: str, totals: dict[str, int], failed_reason: str | None) 
     if totals["in_call"] and not steps:
         steps.append(
             f"{totals['in_call']} still in a call: bulkremove export {journal} --state in_call "
-            f"gives their ids to feed back later, or {resume} later"
+            f"lists them to feed back later, or {resume} later"
         )
     return steps

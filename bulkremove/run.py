@@ -184,7 +184,8 @@ def check_max_delete(plan: Plan, settings: Settings) -> None:
     if plan.over_limit:
         source = settings.sources.get("max_delete", "settings")
         raise RefusedError(
-            f"this run would send {plan.ids} ids, {plan.over_limit} more than max_delete = "
+            f"this run would send {plan.ids} {plan.keys_word}, {plan.over_limit} more than "
+            f"max_delete = "
             f"{plan.max_delete} (from {source}); nothing sent"
         )
 
@@ -309,6 +310,7 @@ async def _execute(
         requests=final.requests,
         errors=dict(final.errors),
         **result.report["totals"],
+        records_removed=result.report["records_removed"],
         duration_s=result.report["duration_s"],
     )
     return result

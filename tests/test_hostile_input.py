@@ -15,10 +15,11 @@ from e2e import SandboxProcess, bulkremove, env, run_cli, sandbox, write_ids
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bulkremove.client import MAX_CUSTOMER_ID, Client
+from bulkremove.client import Client
 from bulkremove.errors import ConfigError, InputError
 from bulkremove.ids import check_campaign_id, is_campaign_id, parse_customer_id
 from bulkremove.ingest import InputReader, blocks, problems
+from bulkremove.kinds import MAX_CUSTOMER_ID
 from bulkremove.settings import Settings, load_settings
 
 pytestmark = pytest.mark.timeout(120)

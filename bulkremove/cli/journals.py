@@ -6,9 +6,14 @@ import argparse
 import csv
 import os
 import sys
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+if TYPE_CHECKING:
+    from bulkremove.journal import Journal, State
+    from bulkremove.kinds import Kind
 
 from bulkremove.cli.output import write_json
 from bulkremove.errors import UsageError
@@ -28,6 +33,18 @@ EXPORT_COLUMNS = (
 )
 
 
+NUMBER_EXPORT_COLUMNS = (
+    "campaign_id",
+    "phone_number",
+    "state",
+    "record_ids",
+    "attempts",
+    "answer_lost",
+    "last_error",
+)
+"""The export of phone numbers: the number as text, and every record id it removed."""
+
+
 def report_command(args: argparse.Namespace) -> int:
     from bulkremove.journal import Journal
 
@@ -39,6 +56,7 @@ def report_command(args: argparse.Namespace) -> int:
 def export_command(args: argparse.Namespace) -> int:
     from bulkremove.journal import STATES as JOURNAL_STATES
     from bulkremove.journal import Journal
+    from bulkremove.kinds import kind_of
 
     if args.format == "txt" and not args.state:
         raise UsageError(
@@ -48,39 +66,52 @@ def export_command(args: argparse.Namespace) -> int:
     states = args.state or JOURNAL_STATES
     out = sys.stdout
     with Journal.open(args.journal) as journal:
+        kind = kind_of(journal.get_meta("settings") or {})
+        show = kind.show
+        columns = NUMBER_EXPORT_COLUMNS if kind.several_records else EXPORT_COLUMNS
         if args.format == "txt":
-            for _campaign, customer_id in journal.ids_in_states(states, args.campaign):
-                out.write(f"{customer_id}\n")
+            for _campaign, key in journal.ids_in_states(states, args.campaign):
+                out.write(f"{show(key)}\n")
         elif args.format == "csv":
             writer = csv.writer(out, lineterminator="\n")
-            writer.writerow(EXPORT_COLUMNS)
-            for record in journal.records_in_states(states, args.campaign):
-                values = _export_values(record)
+            writer.writerow(columns)
+            for values in _export_rows(journal, states, args.campaign, kind):
                 writer.writerow([_csv_cell(value) for value in values])
         else:
-            for record in journal.records_in_states(states, args.campaign):
-                row = dict(zip(EXPORT_COLUMNS, _export_values(record), strict=True))
+            for values in _export_rows(journal, states, args.campaign, kind):
+                row = dict(zip(columns, values, strict=True))
                 out.write(orjson.dumps(row).decode() + "\n")
     out.flush()
     return EXIT_OK
 
 
-def _export_values(record: Any) -> tuple[Any, ...]:
-    return (
-        record.campaign,
-        record.customer_id,
-        record.state,
-        record.record_id,
-        record.attempts,
-        record.answer_lost,
-        record.detail,
-    )
+def _export_rows(
+    journal: Journal, states: Sequence[State], campaign: str | None, kind: Kind
+) -> Iterator[tuple[Any, ...]]:
+    """Each record's export values; a phone number's record ids are all it removed."""
+    record_ids: dict[int, list[int]] = {}
+    last = None
+    for record in journal.records_in_states(states, campaign):
+        if kind.several_records and record.campaign != last:
+            last, record_ids = record.campaign, journal.record_ids_of(record.campaign)
+        yield (
+            record.campaign,
+            kind.show(record.customer_id),
+            record.state,
+            record_ids.get(record.customer_id, []) if kind.several_records else record.record_id,
+            record.attempts,
+            record.answer_lost,
+            record.detail,
+        )
 
 
 def _csv_cell(value: Any) -> Any:
-    """Flags as JSON writes them (not Python's True), null as the empty cell."""
+    """Flags as JSON writes them (not Python's True), null as the empty cell, a list of record
+    ids as the ids with a space between."""
     if value is None:
         return ""
+    if isinstance(value, list):
+        return " ".join(map(str, value))
     if value is True or value is False:
         return "true" if value else "false"
     return value

@@ -48,11 +48,13 @@ def classify(
     campaign, lost, at = batch.campaign, batch.lost, now.wall
     answer = Outcomes.of(outcomes)
     ids, statuses, record_ids = answer.ids, answer.statuses, answer.record_ids
+    removed_by = answer.removed  # keys that match several records: their record ids
     if answer.all_removed:
         # The usual answer: no Python code runs per id.
         group = OutcomeGroup(
-            campaign, ids, "removed", at, record_ids, answer_lost=lost, run=batch.run
-        )
+            campaign, ids, "removed", at, record_ids, answer_lost=lost, run=batch.run,
+            records=_pairs(ids, removed_by),
+        )  # fmt: skip
         return [group], []
     groups: list[OutcomeGroup] = []
     retries: list[Retry] = []
@@ -97,7 +99,16 @@ def classify(
     )
     groups.append(OutcomeGroup(campaign, not_found, "not_found", at, answer_lost=lost))
     groups.append(OutcomeGroup(campaign, in_call, "in_call", at, in_call=True, answer_lost=lost))
-    return [group for group in groups if group.ids], retries
+    groups = [group for group in groups if group.ids]
+    if removed_by:
+        # every record id removed, whatever its key's state, rides on the answer's first group
+        groups[0] = groups[0]._replace(records=_pairs(ids, removed_by))
+    return groups, retries
+
+
+def _pairs(ids: Sequence[int], removed_by: dict[int, list[int]]) -> list[tuple[int, int]]:
+    """``(key, record id)`` of every record removed, from index in ``ids`` to record ids."""
+    return [(ids[k], record_id) for k, record_ids in removed_by.items() for record_id in record_ids]
 
 
 def attempted(batch: Batch, at: float) -> list[OutcomeGroup]:

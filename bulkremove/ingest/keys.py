@@ -146,32 +146,47 @@ def each_line(lines: list[bytes], name: str, before: int, stats: IngestStats) ->
             if value:
                 append(value)
                 continue
-        if len(raw) > max_line:
-            # judged on the bytes kept of it, wherever the blocks happened to split it
-            head = raw[: max_line + 1].strip(BLANKS)
-            if not head.startswith(b"#"):
-                stats.reject(name, lineno, show(head), TOO_LONG)
-        elif not text or text.startswith(b"#"):
-            pass
-        elif stats.wants_reason:
-            header = lineno == 1 and b"id" in text.lower() and _HEADER.fullmatch(text)
-            stats.reject(
-                name, lineno, show(text), LOOKS_LIKE_HEADER if header else bytes_problem(text)
-            )
-        else:
-            stats.invalid += 1  # only counted: skip working out why
+        reject_line(raw, text, name, lineno, stats, customer_id_problem, b"id")
     return ids
 
 
-def bytes_problem(text: bytes) -> str:
-    """Why a trimmed line of text is not a customer id."""
+def reject_line(
+    raw: bytes,
+    text: bytes,
+    name: str,
+    lineno: int,
+    stats: IngestStats,
+    problem: Callable[[bytes], str],
+    header_word: bytes,
+) -> None:
+    """Count a line that holds no key (``text`` is it trimmed), unless it is blank or a
+    comment; ``problem`` says why readable text is no key, ``header_word`` is in a header."""
+    max_line = blocks.MAX_LINE
+    if len(raw) > max_line:
+        # judged on the bytes kept of it, wherever the blocks happened to split it
+        head = raw[: max_line + 1].strip(BLANKS)
+        if not head.startswith(b"#"):
+            stats.reject(name, lineno, show(head), TOO_LONG)
+    elif not text or text.startswith(b"#"):
+        pass
+    elif stats.wants_reason:
+        header = lineno == 1 and header_word in text.lower() and _HEADER.fullmatch(text)
+        stats.reject(
+            name, lineno, show(text), LOOKS_LIKE_HEADER if header else bytes_problem(text, problem)
+        )
+    else:
+        stats.invalid += 1  # only counted: skip working out why
+
+
+def bytes_problem(text: bytes, problem: Callable[[bytes], str] = customer_id_problem) -> str:
+    """Why a trimmed line of text is not a key: ``problem`` says it for readable text."""
     if b"\0" in text:
         return "line contains NUL"
     try:
         text.decode("utf-8")
     except UnicodeDecodeError:
         return "line is not valid UTF-8"
-    return customer_id_problem(text)
+    return problem(text)
 
 
 CUSTOMER_ID = KeyKind(

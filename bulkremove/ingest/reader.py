@@ -8,7 +8,7 @@ from typing import BinaryIO
 
 from bulkremove.errors import ConfigError, InputError
 from bulkremove.ids import is_campaign_id
-from bulkremove.ingest.keys import CUSTOMER_ID, IdBatch
+from bulkremove.ingest.keys import CUSTOMER_ID, IdBatch, KeyKind
 from bulkremove.ingest.problems import IngestStats
 from bulkremove.ingest.table import CsvSource
 from bulkremove.ingest.text import read_text
@@ -20,12 +20,15 @@ STDIN_NAME = "<stdin>"
 class InputReader:
     """Iterates ``(campaign, ids)`` batches from ``sources``; fills :attr:`stats` as it goes.
 
+    ``key`` is how the kind of key is read (customer ids unless said).
     Refuses at once (InputError) when a text source is given without a default campaign, or stdin
     is named twice. A source that cannot be read raises InputError when its turn comes. Invalid
     lines never raise: call ``stats.check()`` after the iteration.
     """
 
-    def __init__(self, sources: Sequence[str], default_campaign: str | None) -> None:
+    def __init__(
+        self, sources: Sequence[str], default_campaign: str | None, key: KeyKind = CUSTOMER_ID
+    ) -> None:
         if default_campaign is not None and not is_campaign_id(default_campaign):
             raise ConfigError(
                 f"campaign={default_campaign!r}: a campaign id is exactly 5 characters "
@@ -38,12 +41,12 @@ class InputReader:
                 if not _is_csv(source):
                     raise InputError(
                         f"{_display_name(source)}: --campaign is needed, "
-                        "ids in a text file carry no campaign"
+                        "keys in a text file carry no campaign"
                     )
         self.sources = tuple(sources)
         self.default_campaign = default_campaign
         self.stats = IngestStats()
-        self._key = CUSTOMER_ID  # the one place the kind of key is chosen
+        self._key = key
         self._started = False
 
     def __iter__(self) -> Iterator[IdBatch]:

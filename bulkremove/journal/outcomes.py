@@ -16,7 +16,15 @@ from typing import Any, cast
 
 from bulkremove.errors import JournalError
 from bulkremove.journal.connection import json_ids, json_object
-from bulkremove.journal.records import CODE, FAILED, IN_CALL, PENDING, REMOVED, OutcomeGroup
+from bulkremove.journal.records import (
+    CODE,
+    FAILED,
+    IN_CALL,
+    NOT_FOUND,
+    PENDING,
+    REMOVED,
+    OutcomeGroup,
+)
 from bulkremove.journal.spans import WHERE_RUN, Spans
 
 # ?1 state, ?2 at, ?3 in_call, ?4 answer_lost, ?5 detail, ?6 campaign_key, ?7 ids (JSON array)
@@ -42,6 +50,16 @@ _UPDATES = {
     for with_ids in (False, True)
 }
 _ADD_REMOVAL = "INSERT INTO removals (campaign_key, record_ids) VALUES (?, ?)"
+_ADD_REMOVED_RECORD = (
+    "INSERT OR IGNORE INTO removed_records (campaign_key, key, record_id) VALUES (?, ?, ?)"
+)
+# A key that removed records before (a phone number whose other record was in a call) and now
+# answers NOT_EXIST has nothing left, some of it removed by us: removed. ?1 campaign_key, ?2 ids.
+_NOT_FOUND_BUT_REMOVED = f"""
+    UPDATE records SET state = {REMOVED}
+    WHERE campaign_key = ?1 AND state = {NOT_FOUND} AND customer_id IN (
+        SELECT key FROM removed_records
+        WHERE campaign_key = ?1 AND key IN (SELECT value FROM json_each(?2)))"""
 # The meta rows of Outcomes.mark_sent: "sent_up_to:<campaign>", all keys in [_SENT, _SENT_END).
 _SENT, _SENT_END = "sent_up_to:", "sent_up_to;"
 _SENT_KEYS = (_SENT, _SENT_END)
@@ -108,6 +126,7 @@ class Outcomes(Spans):
                     if removal is not None:
                         params += (None, removal)  # ?8 is unused here
                     changed += con.execute(_UPDATES[False, removal is not None], params).rowcount
+                flipped = self._keep_removed_records(groups)
                 if changed != expected:
                     raise JournalError(
                         f"{expected - changed} of {expected} outcomes name records"
@@ -121,7 +140,30 @@ class Outcomes(Spans):
         by_state: dict[str, int] = {}
         for group in groups:
             by_state[group.state] = by_state.get(group.state, 0) + len(group.ids)
+        if flipped:
+            by_state["not_found"] -= flipped
+            by_state["removed"] = by_state.get("removed", 0) + flipped
         return by_state
+
+    def _keep_removed_records(self, groups: Sequence[OutcomeGroup]) -> int:
+        """Keep the record ids of keys matching several records; return how many keys that
+        answered NOT_EXIST are removed for having removed records before."""
+        con, keys, flipped = self._con, self._keys, 0
+        if not any(g.records for g in groups) and not self._has_removed_records():
+            return 0  # a journal of customer ids: no key has records of its own
+        for g in groups:
+            if g.records:
+                key = keys[g.campaign]
+                con.executemany(_ADD_REMOVED_RECORD, [(key, k, r) for k, r in g.records])
+        for g in groups:
+            if g.state == "not_found":
+                params = (keys[g.campaign], json_ids(g.ids))
+                flipped += con.execute(_NOT_FOUND_BUT_REMOVED, params).rowcount
+        return flipped
+
+    def _has_removed_records(self) -> bool:
+        row = self._con.execute("SELECT 1 FROM removed_records LIMIT 1").fetchone()
+        return row is not None
 
     def mark_sent(self, campaign: str, up_to: int) -> None:
         """Record, before they are sent, that the fresh ids of ``campaign`` up to ``up_to`` are

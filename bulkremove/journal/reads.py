@@ -233,6 +233,28 @@ class Reads(Spans):
             row = self._con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else orjson.loads(row[0])
 
+    def removed_records(self) -> dict[str, int]:
+        """How many records the keys of each campaign removed, where a key may match several
+        (phone numbers); campaigns with none are left out."""
+        with self._failing("counting removed records"):
+            rows = self._con.execute(
+                "SELECT c.campaign, count(*) FROM removed_records AS x"
+                " JOIN campaigns AS c ON c.id = x.campaign_key GROUP BY x.campaign_key"
+            ).fetchall()
+        return dict(rows)
+
+    def record_ids_of(self, campaign: str) -> dict[int, list[int]]:
+        """The record ids each key of ``campaign`` removed, where a key may match several."""
+        self._refresh_campaigns()
+        key = self._keys.get(campaign)
+        with self._failing("reading record ids"):
+            rows = self._con.execute(
+                "SELECT key, json_group_array(record_id) FROM removed_records"
+                " WHERE campaign_key = ? GROUP BY key",
+                (key,),
+            ).fetchall()
+        return {k: orjson.loads(ids) for k, ids in rows}
+
     def _removal(self, removal: int) -> dict[str, int]:
         """The record ids kept for one answer, by customer id as text."""
         with self._failing("reading record ids"):

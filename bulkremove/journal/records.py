@@ -41,6 +41,10 @@ class OutcomeGroup(NamedTuple):
     run: bool = False
     """``ids`` ascend and are every pending record of the campaign from the first to the last
     (a batch of fresh ids): the journal may update them by range. Checked, never trusted."""
+    records: Sequence[tuple[int, int]] = ()
+    """``(key, record id)`` of each record removed, for keys that match several records (phone
+    numbers): kept in ``removed_records`` whatever the key's state (a number in a call may have
+    removed siblings)."""
 
 
 class JournalRecord(NamedTuple):

@@ -11,6 +11,8 @@ Readable from the ``sqlite3`` shell::
             PRIMARY KEY (campaign_key, customer_id)
     removals(id INTEGER PRIMARY KEY, campaign_key, record_ids TEXT,  -- one row per answer
              lo, hi, at, n)                         -- a removed run not yet folded
+    removed_records(campaign_key, key, record_id)   -- each record a phone number removed
+            WITHOUT ROWID, PRIMARY KEY (campaign_key, key, record_id)
     records_view                                    -- records as they stand: names, ISO times,
                                                     -- record ids, removed runs applied
     listing_pages(listing, pass, "offset", count, at, records)  -- pages of a selection's
@@ -18,6 +20,12 @@ Readable from the ``sqlite3`` shell::
     listed(campaign_key, record_id, key, fields)    -- the selected records as listed
     disagreements(campaign, key, state, api, at)    -- the last verification's findings: the key
                                                     -- as people read it, what the API said
+
+A record's key is the ``customer_id`` column: a customer id, or for a run with ``target =
+"phone_number"`` the number's key, its digits behind a sentinel ``1`` (see :mod:`bulkremove.ids`).
+Such a journal's ``records_view`` shows the number as text in a ``phone_number`` column and the
+record ids it removed as a JSON array in ``record_ids``: a number may match several records,
+each kept in ``removed_records``.
 
 ``records`` stores the campaign as a small key into ``campaigns`` and the state as a code, so a row
 of a pending record takes about 20 bytes (10,000,000 rows: about 200 MB). The primary key is how
@@ -64,6 +72,7 @@ from bulkremove.errors import JournalError
 from bulkremove.journal.connection import dump
 from bulkremove.journal.records import PENDING, STATES
 from bulkremove.journal.spans import RESOLVED, RESOLVED_FROM
+from bulkremove.kinds import kind_of
 
 APPLICATION_ID = int.from_bytes(b"BRMJ", "big")
 SCHEMA_VERSION = 5
@@ -135,8 +144,18 @@ CREATE TABLE listed (
     fields       TEXT NOT NULL,
     PRIMARY KEY (campaign_key, record_id)
 ) WITHOUT ROWID;
+CREATE TABLE removed_records (
+    campaign_key INTEGER NOT NULL REFERENCES campaigns (id),
+    key          INTEGER NOT NULL,
+    record_id    INTEGER NOT NULL,
+    PRIMARY KEY (campaign_key, key, record_id)
+) WITHOUT ROWID;
+PRAGMA application_id = {APPLICATION_ID};
+PRAGMA user_version = {SCHEMA_VERSION};
+"""
+_VIEW = f"""
 CREATE VIEW records_view AS
-SELECT c.campaign, r.customer_id, s.name AS state, {RESOLVED["record_id"]} AS record_id,
+SELECT c.campaign, {{key}}, s.name AS state, {{record_id}},
        {RESOLVED["attempts"]} AS attempts,
        {_ISO.format(RESOLVED["first_attempt_at"])} AS first_attempt,
        {_ISO.format(RESOLVED["last_attempt_at"])} AS last_attempt,
@@ -145,15 +164,27 @@ SELECT c.campaign, r.customer_id, s.name AS state, {RESOLVED["record_id"]} AS re
 FROM {RESOLVED_FROM}
 JOIN campaigns AS c ON c.id = r.campaign_key
 JOIN states AS s ON s.code = {RESOLVED["state"]};
-PRAGMA application_id = {APPLICATION_ID};
-PRAGMA user_version = {SCHEMA_VERSION};
 """
+_VIEW_KEYS = {
+    False: {"key": "r.customer_id", "record_id": f"{RESOLVED['record_id']} AS record_id"},
+    True: {
+        "key": "substr(r.customer_id, 2) AS phone_number",
+        "record_id": "(SELECT json_group_array(record_id) FROM removed_records AS x"
+        " WHERE x.campaign_key = r.campaign_key AND x.key = r.customer_id) AS record_ids",
+    },
+}
+"""The view's key and record id columns, by whether a key may match several records."""
 
 
 def create_schema(con: sqlite3.Connection, settings: Mapping[str, object]) -> None:
-    """Make the tables of a new journal and its meta, in one transaction."""
+    """Make the tables of a new journal and its meta, in one transaction.
+
+    The view shows keys as the kind of the settings' ``target`` has them (phone numbers as
+    text, with all their record ids).
+    """
     con.execute("PRAGMA journal_mode = WAL")
-    con.executescript(f"BEGIN;{_SCHEMA}")
+    view = _VIEW.format_map(_VIEW_KEYS[kind_of(settings).several_records])
+    con.executescript(f"BEGIN;{_SCHEMA}{view}")
     meta = {
         "schema_version": SCHEMA_VERSION,
         "tool": TOOL,

@@ -120,6 +120,18 @@ class Settings:
         "passes over a --where selection until two agree; then the run is refused",
         metavar="N",
     )
+    target: str = key(
+        "customer_id",
+        choice("customer_id", "phone_number"),
+        API,
+        "what the input's keys are: customer_id (CRM campaigns) or phone_number",
+    )
+    search_in_additional_numbers: bool = key(
+        False,
+        BOOL,
+        API,
+        "with target phone_number: also remove records holding the number as an additional one",
+    )
     concurrency: int = key(8, int_in(1, 1024), SENDING, "requests in flight at once", metavar="N")
     rate: float = key(
         10.0,

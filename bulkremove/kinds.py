@@ -1,0 +1,150 @@
+"""The kind of key a run removes by, chosen once from the settings and passed on.
+
+``target = "customer_id"`` removes records of CRM campaigns by customer id;
+``target = "phone_number"`` removes records of campaigns fed from CSV by phone number. A
+:class:`Kind` carries everything that differs between them: how input is read, the endpoint
+and query parameter, how keys are written on the wire and shown to people, and how answers are
+read. Keys stay ints inside either way (a phone number's key: see :mod:`bulkremove.ids`), so the
+engine, batching and journal do not know which kind they carry; modules ask the kind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from bulkremove.answers import Outcomes, read_not_found, read_outcomes
+from bulkremove.batching import CRM_ENDPOINT, QUERY_KEY, campaign_path, id_text, query_of
+from bulkremove.errors import InputError
+from bulkremove.ids import MAX_ID_DIGITS, phone_number_of
+from bulkremove.ingest.keys import CUSTOMER_ID as CUSTOMER_ID_READING
+from bulkremove.ingest.keys import KeyKind
+from bulkremove.ingest.numbers import PHONE_NUMBER as PHONE_NUMBER_READING
+from bulkremove.number_answers import read_number_outcomes, read_numbers_not_found
+
+MAX_CUSTOMER_ID = 10**MAX_ID_DIGITS - 1
+_MAX_PHONE_KEY = 2 * 10**MAX_ID_DIGITS - 1
+"""The key of the longest phone number, 18 nines."""
+SEARCH_ADDITIONAL = "search_in_additional_numbers=true"
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """Everything that differs between removing by customer id and by phone number."""
+
+    name: str
+    """The ``target`` setting naming this kind, also the column that shows a key."""
+    noun: str
+    """What the keys remove, plural, in plans and questions: records, or phone numbers."""
+    keys_word: str
+    """What the keys are called, plural, in counts and refusals."""
+    reading: KeyKind
+    """How input lines and CSV cells are read into keys."""
+    endpoint: str
+    """The batch endpoint under the API root; ``{}`` is the campaign."""
+    query_key: str
+    """The query parameter of one key, encoded as sent."""
+    wire_text: Callable[[Sequence[int]], str]
+    """Keys written as sent, ``a,b,c``; raises InputError for anything not a key of this kind."""
+    show: Callable[[int], str]
+    """A key as people, exports and the journal's view see it."""
+    read_answer: Callable[[bytes, Sequence[int]], Outcomes]
+    """One outcome per key from a 200/207 body."""
+    read_not_found: Callable[[bytes, Sequence[int]], Outcomes | None]
+    """The outcomes of a 404 that says NOT_EXIST for every key, else None."""
+    several_records: bool = False
+    """One key may match several records: their ids are kept apart in the journal."""
+    suffix: str = ""
+    """Fixed query text before the keys (``?search_in_additional_numbers=true``)."""
+
+    def path(self, base_path: str, campaign: str) -> str:
+        """The request-target before the keys: what the byte budget counts first."""
+        return campaign_path(base_path, campaign, self.endpoint) + self.suffix
+
+    def target(self, path: str, keys: Sequence[int]) -> str:
+        """The whole request-target for ``keys`` after :meth:`path`, encoded."""
+        query = query_of(self.wire_text(keys), self.query_key)
+        return f"{path}{'&' if self.suffix else '?'}{query}"
+
+
+def _customer_text(ids: Sequence[int]) -> str:
+    text = id_text(ids)
+    if text is None or (text and (min(ids) < 1 or max(ids) > MAX_CUSTOMER_ID)):
+        bad = next(i for i in ids if type(i) is not int or not 0 < i <= MAX_CUSTOMER_ID)
+        raise InputError(
+            f"refusing to send customer id {str(bad)[:40]!r}: "
+            f"not an integer from 1 to {MAX_CUSTOMER_ID}"
+        )
+    return text
+
+
+def _phone_text(keys: Sequence[int]) -> str:
+    """The numbers' digits: every key's sentinel ``1`` dropped, in C over the whole text."""
+    text = id_text(keys)
+    if text is None:
+        _refuse_key(keys)
+        return ""  # pragma: no cover - _refuse_key raises for whatever id_text refused
+    if not text:
+        return text
+    if (
+        text[0] != "1"
+        or text.count(",") != text.count(",1")
+        or min(keys) < 10
+        or max(keys) > _MAX_PHONE_KEY
+    ):
+        _refuse_key(keys)
+    return text[1:].replace(",1", ",")
+
+
+def _refuse_key(keys: Sequence[int]) -> None:
+    for key in keys:
+        if type(key) is not int or not 10 <= key <= _MAX_PHONE_KEY or str(key)[0] != "1":
+            raise InputError(f"refusing to send phone number key {str(key)[:40]!r}: not a key")
+
+
+CUSTOMER_ID = Kind(
+    name="customer_id",
+    noun="records",
+    keys_word="ids",
+    reading=CUSTOMER_ID_READING,
+    endpoint=CRM_ENDPOINT,
+    query_key=QUERY_KEY,
+    wire_text=_customer_text,
+    show=str,
+    read_answer=read_outcomes,
+    read_not_found=read_not_found,
+)
+PHONE_NUMBER = Kind(
+    name="phone_number",
+    noun="phone numbers",
+    keys_word="phone numbers",
+    reading=PHONE_NUMBER_READING,
+    endpoint="batch/outbounds/{}/records",
+    query_key="phone_number%5B%5D=",
+    wire_text=_phone_text,
+    show=phone_number_of,
+    read_answer=read_number_outcomes,
+    read_not_found=read_numbers_not_found,
+    several_records=True,
+)
+KINDS = {kind.name: kind for kind in (CUSTOMER_ID, PHONE_NUMBER)}
+
+
+def kind_named(name: str | None, search_in_additional_numbers: bool = False) -> Kind:
+    """The kind a ``target`` names (customer ids when unset, as in older settings)."""
+    kind = KINDS[name or CUSTOMER_ID.name]
+    if kind is PHONE_NUMBER and search_in_additional_numbers:
+        return dataclasses.replace(kind, suffix="?" + SEARCH_ADDITIONAL)
+    return kind
+
+
+def kind_of(settings: object) -> Kind:
+    """The kind of a run's settings (a :class:`~bulkremove.settings.Settings`, or the mapping a
+    journal stores)."""
+    if isinstance(settings, Mapping):
+        target, search = settings.get("target"), settings.get("search_in_additional_numbers")
+    else:
+        target = getattr(settings, "target", None)
+        search = getattr(settings, "search_in_additional_numbers", False)
+    return kind_named(target, bool(search))
