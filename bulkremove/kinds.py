@@ -4,8 +4,10 @@
 ``target = "phone_number"`` removes records of campaigns fed from CSV by phone number. A
 :class:`Kind` carries everything that differs between them: how input is read, the endpoint
 and query parameter, how keys are written on the wire and shown to people, and how answers are
-read. Keys stay ints inside either way (a phone number's key: see :mod:`bulkremove.ids`), so the
-engine, batching and journal do not know which kind they carry; modules ask the kind.
+read, where a campaign is listed and how a listed record gives its key, and how a key is
+checked afterwards. Keys stay ints inside either way (a phone number's key: see
+:mod:`bulkremove.ids`), so the engine, batching, listing and journal do not know which kind they
+carry; modules ask the kind.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bulkremove.answers import Outcomes, read_not_found, read_outcomes
 from bulkremove.batching import CRM_ENDPOINT, QUERY_KEY, campaign_path, id_text, query_of
 from bulkremove.errors import InputError
-from bulkremove.ids import MAX_ID_DIGITS, phone_number_of
+from bulkremove.ids import MAX_ID_DIGITS, parse_customer_id, parse_phone_number, phone_number_of
 from bulkremove.ingest.keys import CUSTOMER_ID as CUSTOMER_ID_READING
 from bulkremove.ingest.keys import KeyKind
 from bulkremove.ingest.numbers import PHONE_NUMBER as PHONE_NUMBER_READING
@@ -53,6 +56,17 @@ class Kind:
     """One outcome per key from a 200/207 body."""
     read_not_found: Callable[[bytes, Sequence[int]], Outcomes | None]
     """The outcomes of a 404 that says NOT_EXIST for every key, else None."""
+    listing_path: str
+    """Where the campaign's records are listed: ``{listing_path}/{campaign}/records``."""
+    listed_key: Callable[[Any], int | None]
+    """The key of the value a listed record holds in the field ``name``; None when not a key."""
+    listed_value: Callable[[int], int | str]
+    """A key as the listing writes it: what the journal keeps of a listed or disputed record."""
+    single_get: bool
+    """Whether the API answers one record by its key (``GET …/records/{key}``); a kind without
+    one is verified by listing its campaign."""
+    label: str
+    """The word before a key in a verification's disagreements (``customer 17``)."""
     several_records: bool = False
     """One key may match several records: their ids are kept apart in the journal."""
     suffix: str = ""
@@ -66,6 +80,26 @@ class Kind:
         """The whole request-target for ``keys`` after :meth:`path`, encoded."""
         query = query_of(self.wire_text(keys), self.query_key)
         return f"{path}{'&' if self.suffix else '?'}{query}"
+
+    def labelled(self, key: int) -> str:
+        """A key as a verification's disagreements show it to people."""
+        return f"{self.label} {self.show(key)}"
+
+
+def _listed_customer(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 < value <= MAX_CUSTOMER_ID else None
+    return parse_customer_id(value) if isinstance(value, str) else None
+
+
+def _listed_phone(value: Any) -> int | None:
+    return parse_phone_number(value) if isinstance(value, str) else None
+
+
+def _same(key: int) -> int:
+    return key
 
 
 def _customer_text(ids: Sequence[int]) -> str:
@@ -114,6 +148,11 @@ CUSTOMER_ID = Kind(
     show=str,
     read_answer=read_outcomes,
     read_not_found=read_not_found,
+    listing_path="crm_outbounds",
+    listed_key=_listed_customer,
+    listed_value=_same,
+    single_get=True,
+    label="customer",
 )
 PHONE_NUMBER = Kind(
     name="phone_number",
@@ -126,6 +165,11 @@ PHONE_NUMBER = Kind(
     show=phone_number_of,
     read_answer=read_number_outcomes,
     read_not_found=read_numbers_not_found,
+    listing_path="outbounds",
+    listed_key=_listed_phone,
+    listed_value=phone_number_of,
+    single_get=False,
+    label="number",
     several_records=True,
 )
 KINDS = {kind.name: kind for kind in (CUSTOMER_ID, PHONE_NUMBER)}

@@ -25,9 +25,10 @@ from bulkremove.errors import (
     ServerError,
     ThrottledError,
 )
+from bulkremove.ids import parse_phone_number
+from bulkremove.kinds import CUSTOMER_ID as CUSTOMERS
+from bulkremove.kinds import PHONE_NUMBER as PHONE_NUMBERS
 from bulkremove.listing import (
-    CUSTOMERS,
-    PHONE_NUMBERS,
     SYSTEM_STATUSES,
     FilterError,
     Filters,
@@ -145,7 +146,8 @@ def test_a_page_keeps_every_field_and_reads_the_key() -> None:
     assert (record.record_id, record.key, record.system_status) == (5, 441, "NO_CALL")
     assert record.fields == entry
     phone = read_page(_body(1, [{"record_id": 6, "phone_number": "0048500"}]), PHONE_NUMBERS, 0)
-    assert phone.records[0].key == "0048500"
+    assert phone.records[0].key == parse_phone_number("0048500")  # the journal's key
+    assert phone.records[0].fields["phone_number"] == "0048500"
 
 
 @pytest.mark.parametrize(

@@ -297,12 +297,8 @@ def test_a_selection_needs_a_campaign_no_input_and_no_additional_numbers(tmp_pat
 
 
 def test_a_phone_selection_sends_only_numbers_whose_every_record_is_selected(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
-    import bulkremove.listing.selection as selection
-    from bulkremove.listing.records import PHONE_NUMBERS
-
-    monkeypatch.setattr(selection, "selection_target", lambda settings: PHONE_NUMBERS)
     numbers = {1: "0048500", 2: "0048500", 3: "48500", 4: "48500", 5: "600"}
     status = {1: "NO_CALL", 2: "NO_CALL", 3: "NO_CALL", 4: "TO_CALL", 5: "NO_CALL"}
 
@@ -317,7 +313,8 @@ def test_a_phone_selection_sends_only_numbers_whose_every_record_is_selected(
 
     api = type("Api", (), {"get": staticmethod(get)})()
     path = str(tmp_path / "j.sqlite")
-    prepared = anyio.run(lambda: prepare_selection(_settings(tmp_path), api, journal_path=path))
+    settings = _settings(tmp_path, target="phone_number")
+    prepared = anyio.run(lambda: prepare_selection(settings, api, journal_path=path))
     prepared.journal.close()
     assert prepared.plan.selection["held_back"] == [
         {"number": "48500", "reason": "record 4 (TO_CALL) carries it too and is not selected"}

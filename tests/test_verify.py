@@ -3,6 +3,7 @@ what a verification writes into a real journal (the API is a scripted source).""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +16,11 @@ from hypothesis import strategies as st
 from bulkremove.errors import AuthenticationError, CampaignNotFoundError, JournalError
 from bulkremove.exits import EXIT_DISAGREE, EXIT_OK
 from bulkremove.journal import Journal, OutcomeGroup, State
+from bulkremove.kinds import CUSTOMER_ID, Kind
 from bulkremove.report import build_report
 from bulkremove.run import JobResult
 from bulkremove.settings import Settings
-from bulkremove.verify.job import verified_run
-from bulkremove.verify.kinds import CUSTOMER_ID, KeyChecking, checking_for
+from bulkremove.verify.job import checked_kind, verified_run
 from bulkremove.verify.proof import Verification, record, verify
 from bulkremove.verify.rules import ABSENT, DECIDED, Finding, Seen, expects_present
 from bulkremove.verify.sample import pick, positions
@@ -31,7 +32,7 @@ SETTINGS = {"campaign": "00001", "base_url": "https://x.example/api"}
 
 class Listed(NamedTuple):
     record_id: int
-    key: int | str
+    key: int
     system_status: str | None = "TO_CALL"
 
 
@@ -49,12 +50,12 @@ class ScriptedApi:
             raise CampaignNotFoundError("campaign not found", status=404)
         return self.campaigns[campaign]
 
-    async def count(self, campaign: str, target: str) -> int:
-        assert target == "customer_id"
+    async def count(self, campaign: str, kind: Kind) -> int:
+        assert kind.name == "customer_id"
         self.counts += 1
         return len(self._held(campaign))
 
-    async def listing(self, campaign: str, target: str) -> AsyncIterator[Sequence[Listed]]:
+    async def listing(self, campaign: str, kind: Kind) -> AsyncIterator[Sequence[Listed]]:
         keys = sorted(self._held(campaign))
         for start in range(0, max(len(keys), 1), PAGE):
             self.pages += 1
@@ -165,10 +166,10 @@ def test_the_cheaper_way_is_the_one_with_fewer_requests(keys: int, records: int,
 
 
 def test_a_journal_names_its_kind_and_an_unknown_one_is_refused() -> None:
-    assert checking_for({}, "j.sqlite") is CUSTOMER_ID
-    assert checking_for({"target": "customer_id"}, "j.sqlite") is CUSTOMER_ID
+    assert checked_kind({}, "j.sqlite") is CUSTOMER_ID
+    assert checked_kind({"target": "customer_id"}, "j.sqlite") is CUSTOMER_ID
     with pytest.raises(JournalError, match=r"j\.sqlite: its target .fax. cannot be verified"):
-        checking_for({"target": "fax"}, "j.sqlite")
+        checked_kind({"target": "fax"}, "j.sqlite")
 
 
 # --- a verification ---------------------------------------------------------------------------
@@ -242,20 +243,8 @@ async def test_an_unknown_campaign_is_refused_before_any_single_get(journal: Jou
 
 async def test_a_kind_without_a_single_get_is_always_listed(journal: Journal) -> None:
     # keys listed as text, as phone numbers are
-    textual = KeyChecking(
-        target="customer_id",
-        from_listed=lambda key: int(key) if isinstance(key, str) else None,
-        value=str,
-        shown=lambda key: f"number {key}",
-        single=False,
-    )
-
-    class Textual(ScriptedApi):
-        async def listing(self, campaign: str, target: str) -> AsyncIterator[Sequence[Listed]]:
-            async for page in super().listing(campaign, target):
-                yield [Listed(r.record_id, str(r.key)) for r in page]
-
-    api = Textual({"00001": set(range(71, 76)), "00002": {1}})
+    textual = dataclasses.replace(CUSTOMER_ID, listed_value=str, label="number", single_get=False)
+    api = ScriptedApi({"00001": set(range(71, 76)), "00002": {1}})
     found = await verify(journal, api, textual, sample=3, seed=5)
     assert api.counts == 0 and api.asked == [] and api.pages == len(found.ways)
     assert set(found.ways.values()) == {"listing"}
@@ -316,10 +305,10 @@ def contradicting() -> ScriptedApi:
 
 
 class Refusing(ScriptedApi):
-    async def count(self, campaign: str, target: str) -> int:
+    async def count(self, campaign: str, kind: Kind) -> int:
         raise AuthenticationError("bad credentials", status=401)
 
-    async def listing(self, campaign: str, target: str) -> AsyncIterator[Sequence[Listed]]:
+    async def listing(self, campaign: str, kind: Kind) -> AsyncIterator[Sequence[Listed]]:
         raise AuthenticationError("bad credentials", status=401)
         yield []
 

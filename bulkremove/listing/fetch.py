@@ -34,9 +34,10 @@ from bulkremove.errors import (
     TransientApiError,
     UrlTooLongError,
 )
+from bulkremove.kinds import CUSTOMER_ID, Kind
 from bulkremove.limiter import RateLimiter
 from bulkremove.listing.pages import ListingPage, page_target, read_one, read_page, record_target
-from bulkremove.listing.records import CUSTOMERS, ListedRecord, Target
+from bulkremove.listing.records import ListedRecord
 from bulkremove.logs import get_logger
 from bulkremove.pacing import AdaptiveRate
 from bulkremove.settings import Settings
@@ -86,15 +87,15 @@ class Lister:
         self.errors: dict[str, int] = {}
 
     async def page(
-        self, target: Target, campaign: str, filters: Filters | None, offset: int
+        self, kind: Kind, campaign: str, filters: Filters | None, offset: int
     ) -> ListingPage:
         """The page of ``campaign``'s records matching ``filters`` at ``offset``."""
-        url = page_target(target, campaign, filters, offset)
-        return await self._get(url, lambda body: read_page(_present(body), target, offset))
+        url = page_target(kind, campaign, filters, offset)
+        return await self._get(url, lambda body: read_page(_present(body), kind, offset))
 
     async def pages(
         self,
-        target: Target,
+        kind: Kind,
         campaign: str,
         filters: Filters | None,
         offset: int = 0,
@@ -105,7 +106,7 @@ class Lister:
         (as the latest page gives it) or a page comes back empty. Each page after the first
         starts ``overlap`` records before the end of the one before."""
         while True:
-            page = await self.page(target, campaign, filters, offset)
+            page = await self.page(kind, campaign, filters, offset)
             yield page
             if page.last:
                 return
@@ -120,7 +121,7 @@ class Lister:
         url = record_target(campaign, customer_id)
 
         def read(body: bytes | None) -> ListedRecord | None:
-            return None if body is None else read_one(body, CUSTOMERS)
+            return None if body is None else read_one(body, CUSTOMER_ID)
 
         return await self._get(url, read, absent=True)
 

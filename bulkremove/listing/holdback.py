@@ -6,47 +6,65 @@ others are held back, each with the reason: the first record carrying it that is
 A selected record missing from the listing of the whole campaign (gone meanwhile) holds its
 number back too: what else carries the number is not known.
 
+Numbers are compared by key, whatever its type (the journal's int key in a run), and come out
+as given: showing them to people is the kind's part (:attr:`bulkremove.kinds.Kind.show`).
+
 Additional numbers are not shown by the listing, which is why a selection refuses
 ``search_in_additional_numbers``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
-from bulkremove.listing.records import Key, ListedRecord
+K = TypeVar("K", bound=Hashable)
+K_co = TypeVar("K_co", bound=Hashable, covariant=True)
+
+
+class Carrier(Protocol[K_co]):
+    """A listed record as the hold-back reads it (:class:`~bulkremove.listing.ListedRecord`)."""
+
+    @property
+    def record_id(self) -> int: ...
+
+    @property
+    def key(self) -> K_co: ...
+
+    @property
+    def system_status(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
-class HeldBack:
+class HeldBack(Generic[K]):
     """A number of the selection that is not sent, and why."""
 
-    number: str
+    number: K
     reason: str
 
 
 @dataclass(frozen=True, slots=True)
-class Numbers:
+class Numbers(Generic[K]):
     """What a phone campaign's selection sends: numbers to remove, and those held back."""
 
-    remove: list[str]
-    held_back: list[HeldBack]
+    remove: list[K]
+    held_back: list[HeldBack[K]]
 
 
-def numbers_to_remove(selected: Mapping[int, Key], campaign: Iterable[ListedRecord]) -> Numbers:
+def numbers_to_remove(selected: Mapping[int, K], campaign: Iterable[Carrier[K]]) -> Numbers[K]:
     """Split the numbers of ``selected`` (record id to phone number) by ``campaign``'s records.
 
     Numbers come out in the order their first selected record was listed.
     """
-    carriers: dict[str, list[ListedRecord]] = {}
+    carriers: dict[K, list[Carrier[K]]] = {}
     for record in campaign:
-        carriers.setdefault(str(record.key), []).append(record)
-    chosen: dict[str, list[int]] = {}  # number to its selected record ids, in listed order
+        carriers.setdefault(record.key, []).append(record)
+    chosen: dict[K, list[int]] = {}  # number to its selected record ids, in listed order
     for record_id, key in selected.items():
-        chosen.setdefault(str(key), []).append(record_id)
-    remove: list[str] = []
-    held: list[HeldBack] = []
+        chosen.setdefault(key, []).append(record_id)
+    remove: list[K] = []
+    held: list[HeldBack[K]] = []
     for number, record_ids in chosen.items():
         reason = _reason(record_ids, selected, carriers.get(number, []))
         if reason is None:
@@ -57,7 +75,7 @@ def numbers_to_remove(selected: Mapping[int, Key], campaign: Iterable[ListedReco
 
 
 def _reason(
-    record_ids: list[int], selected: Mapping[int, Key], carriers: list[ListedRecord]
+    record_ids: list[int], selected: Mapping[int, K], carriers: list[Carrier[K]]
 ) -> str | None:
     listed = {record.record_id for record in carriers}
     for record_id in record_ids:

@@ -14,7 +14,8 @@ import orjson
 
 from bulkremove.errors import BadAnswerError, InputError
 from bulkremove.ids import is_campaign_id
-from bulkremove.listing.records import CUSTOMERS, ListedRecord, Target, read_record
+from bulkremove.kinds import CUSTOMER_ID, Kind
+from bulkremove.listing.records import ListedRecord, read_record
 from bulkremove.settings.where import Filters
 
 PAGE_SIZE = 100
@@ -41,22 +42,22 @@ class ListingPage:
         return not self.records or self.next_offset >= self.count
 
 
-def page_target(target: Target, campaign: str, filters: Filters | None, offset: int) -> str:
+def page_target(kind: Kind, campaign: str, filters: Filters | None, offset: int) -> str:
     """The encoded path and query (below the API root) of the page at ``offset``."""
     query = f"limit={PAGE_SIZE}&offset={offset}"
     if filters is not None:
         query += "&" + filters.query()
-    return f"{target.path}/{_campaign(campaign)}/records?{query}"
+    return f"{kind.listing_path}/{_campaign(campaign)}/records?{query}"
 
 
 def record_target(campaign: str, customer_id: int) -> str:
     """The encoded path of one CRM record: ``crm_outbounds/{campaign}/records/{customer_id}``."""
     if isinstance(customer_id, bool) or not isinstance(customer_id, int) or customer_id < 1:
         raise InputError(f"refusing to ask for customer id {customer_id!r}: not a positive int")
-    return f"{CUSTOMERS.path}/{_campaign(campaign)}/records/{customer_id}"
+    return f"{CUSTOMER_ID.listing_path}/{_campaign(campaign)}/records/{customer_id}"
 
 
-def read_page(body: bytes, target: Target, offset: int) -> ListingPage:
+def read_page(body: bytes, kind: Kind, offset: int) -> ListingPage:
     """A page's answer; BadAnswerError when it is not ``{"count": N, "result": [...]}``."""
     data = _json(body)
     count = data.get("count") if isinstance(data, dict) else None
@@ -67,15 +68,15 @@ def read_page(body: bytes, target: Target, offset: int) -> ListingPage:
         raise BadAnswerError(f"listing answer at offset {offset} has no count: {_shown(body)}")
     if not isinstance(result, list):
         raise BadAnswerError(f"listing answer at offset {offset} has no result: {_shown(body)}")
-    return ListingPage(offset, count, [read_record(entry, target) for entry in result])
+    return ListingPage(offset, count, [read_record(entry, kind) for entry in result])
 
 
-def read_one(body: bytes, target: Target) -> ListedRecord:
+def read_one(body: bytes, kind: Kind) -> ListedRecord:
     """The single-record GET's answer: the record itself (or wrapped in ``result``)."""
     data = _json(body)
     if isinstance(data, dict) and "record_id" not in data and isinstance(data.get("result"), dict):
         data = data["result"]
-    return read_record(data, target)
+    return read_record(data, kind)
 
 
 def _json(body: bytes) -> Any:

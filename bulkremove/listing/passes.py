@@ -26,15 +26,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bulkremove.listing.pages import PAGE_SIZE
-from bulkremove.listing.records import Key
 
 OVERLAP = 10
 """Records a page shares with the page before: a shift of up to this many loses nothing."""
 STEP = PAGE_SIZE - OVERLAP
 """The offset from one page to the next."""
 
-Entry = tuple[int, Key]
-"""A listed record as the agreement compares it: its record id and its key."""
+Entry = tuple[int, int]
+"""A listed record as the agreement compares it: its record id and its journal key."""
 
 
 @dataclass(slots=True)
@@ -44,7 +43,7 @@ class PassTally:
     number: int
     counts: list[int] = field(default_factory=list)
     """The ``count`` each page gave, in order."""
-    entries: dict[int, Key] = field(default_factory=dict)
+    entries: dict[int, int] = field(default_factory=dict)
     """The distinct records read, by record id, in the order first read."""
     gaps: int = 0
     """Pages that shared no record with the page before: records may have been skipped."""
@@ -129,7 +128,7 @@ class Agreement:
         finished = [tally for tally in self.passes if tally.done]
         return not self.settled and len(finished) >= self.bound
 
-    def selection(self) -> dict[int, Key]:
+    def selection(self) -> dict[int, int]:
         """The agreed records, by record id."""
         if not self.settled:
             raise ValueError("the passes do not agree")

@@ -21,11 +21,12 @@ from typing import Any
 from bulkremove.errors import ConfigError, UnsettledError, UsageError
 from bulkremove.journal import Journal
 from bulkremove.journal.listing import CAMPAIGN, SELECTION
+from bulkremove.kinds import Kind, kind_of
 from bulkremove.listing.fetch import Getter, Lister
 from bulkremove.listing.holdback import numbers_to_remove
 from bulkremove.listing.pages import ListingPage
 from bulkremove.listing.passes import OVERLAP, Agreement
-from bulkremove.listing.records import PHONE_NUMBERS, TARGETS, ListedRecord, Target, read_record
+from bulkremove.listing.records import ListedRecord, read_record
 from bulkremove.logs import get_logger
 from bulkremove.plan import make_plan
 from bulkremove.prepared import PreparedRun, default_journal_path, remove_journal
@@ -45,11 +46,6 @@ def listing_state(journal: str) -> str | None:
     return listing.get("state") if isinstance(listing, dict) else None
 
 
-def selection_target(settings: Settings) -> Target:
-    """What the campaign's records are keyed by, from the ``target`` setting."""
-    return TARGETS[str(getattr(settings, "target", "customer_id"))]
-
-
 def check_selection(settings: Settings, inputs: object = ()) -> Filters:
     """Refuse a selection that cannot be listed as asked; its filters when it can."""
     where = settings.where
@@ -60,7 +56,7 @@ def check_selection(settings: Settings, inputs: object = ()) -> Filters:
         raise UsageError(f"where (from {source}) selects the records itself: give no --input")
     if not settings.campaign:
         raise ConfigError(f"where (from {source}) needs the campaign: give --campaign")
-    if getattr(settings, "search_in_additional_numbers", False):
+    if settings.search_in_additional_numbers:
         raise ConfigError(
             "search_in_additional_numbers = true cannot go with where: the listing does not "
             "show additional numbers, so what a number would remove is not known"
@@ -117,14 +113,14 @@ class _Selecting:
         self.journal = journal
         self.lister = lister
         self.filters = filters
-        self.target = selection_target(settings)
+        self.kind: Kind = kind_of(settings)
         self.log = get_logger("listing").bind(campaign=self.campaign)
         self.requests_before = 0
         """GETs sent for this listing by the runs before (a resumed listing)."""
         self.meta: dict[str, Any] = {
             "state": "listing",
             "campaign": self.campaign,
-            "target": self.target.field,
+            "target": self.kind.name,
             "where": filters.as_dict(),
         }
 
@@ -144,19 +140,23 @@ class _Selecting:
         selection = await self._agree(SELECTION, self.filters)
         chosen = selection.passes[-1]
         records = self._records(SELECTION, chosen.number)
-        keys: list[Any] = [record.key for record in records]
-        if self.target is PHONE_NUMBERS:
+        keys = [record.key for record in records]
+        if self.kind.several_records:  # a key may carry records outside the selection
             campaign = await self._agree(CAMPAIGN, None)
             everything = self._records(CAMPAIGN, campaign.passes[-1].number)
             numbers = numbers_to_remove(selection.selection(), everything)
-            keys = [number_key(number) for number in numbers.remove]
-            held = [{"number": h.number, "reason": h.reason} for h in numbers.held_back]
+            keys = numbers.remove
+            held = [{"number": self.kind.show(h.number), "reason": h.reason}
+                    for h in numbers.held_back]  # fmt: skip
             self.meta["held_back"] = held
-            for h in numbers.held_back:
-                self.log.info("number_held_back", number=h.number, reason=h.reason)
+            for h in held:
+                self.log.info("number_held_back", **h)
         added = self.journal.add_pending([(self.campaign, keys)]) if keys else 0
         self.meta.update(state=AGREED, count=len(records), keys=len(keys))
-        rows = ((record.record_id, record.key, record.fields) for record in records)
+        rows = (
+            (record.record_id, self.kind.listed_value(record.key), record.fields)
+            for record in records
+        )
         inputs = {"lines": 0, "ids": added, "duplicates": len(keys) - added, "invalid": 0}
         self.journal.keep_selection(self.campaign, rows, {**self._meta(), "input": inputs})
         self.log.info("selection_agreed", records=len(records), keys=len(keys))
@@ -173,7 +173,7 @@ class _Selecting:
                 raise UnsettledError(whole + agreement.refusal())
             tally = agreement.current()
             pages = self.lister.pages(
-                self.target, self.campaign, filters, tally.next_offset, overlap=OVERLAP
+                self.kind, self.campaign, filters, tally.next_offset, overlap=OVERLAP
             )
             async for page in pages:
                 fields = [record.fields for record in page.records]
@@ -197,7 +197,7 @@ class _Selecting:
             tally = agreement.current()
             if tally.number != number:  # out of order (a journal edited by hand): left out
                 continue
-            page = ListingPage(offset, count, [read_record(entry, self.target) for entry in fields])
+            page = ListingPage(offset, count, [read_record(entry, self.kind) for entry in fields])
             tally.add(offset, count, [(r.record_id, r.key) for r in page.records], page.last)
         return agreement
 
@@ -208,7 +208,7 @@ class _Selecting:
         for pass_number, _, _, fields in self.journal.listed_pages(listing):
             if pass_number == number:
                 for entry in fields:
-                    record = read_record(entry, self.target)
+                    record = read_record(entry, self.kind)
                     records[record.record_id] = record
         return list(records.values())
 
@@ -216,12 +216,6 @@ class _Selecting:
         """The journal's meta ``listing`` as it stands, with the GETs sent so far."""
         self.meta["requests"] = self.requests_before + self.lister.requests
         return {"listing": self.meta}
-
-
-def number_key(number: str) -> int:
-    """The journal's key of a phone number: its digits behind a sentinel ``1``, so that leading
-    zeros survive in an int (``"007"`` is ``1007``)."""
-    return int("1" + number)
 
 
 def _figures(agreement: Agreement) -> list[dict[str, Any]]:

@@ -7,7 +7,8 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 
 from bulkremove.client import Client
-from bulkremove.listing import TARGETS, Lister
+from bulkremove.kinds import Kind
+from bulkremove.listing import Lister
 from bulkremove.settings import Settings
 from bulkremove.verify.ways import Listed
 
@@ -25,12 +26,12 @@ class ApiRecords:
     def __init__(self, lister: Lister) -> None:
         self._lister = lister
 
-    async def count(self, campaign: str, target: str) -> int:
-        page = await self._lister.page(TARGETS[target], campaign, None, 0)
+    async def count(self, campaign: str, kind: Kind) -> int:
+        page = await self._lister.page(kind, campaign, None, 0)
         return page.count
 
-    async def listing(self, campaign: str, target: str) -> AsyncIterator[Sequence[Listed]]:
-        async for page in self._lister.pages(TARGETS[target], campaign, None):
+    async def listing(self, campaign: str, kind: Kind) -> AsyncIterator[Sequence[Listed]]:
+        async for page in self._lister.pages(kind, campaign, None):
             yield page.records
 
     async def record(self, campaign: str, customer_id: int) -> Listed | None:

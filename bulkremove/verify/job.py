@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from bulkremove.errors import BulkRemoveError
+from bulkremove.errors import BulkRemoveError, JournalError
 from bulkremove.exits import EXIT_OK, Where, exit_code_for_error
 from bulkremove.journal import Journal
+from bulkremove.kinds import KINDS, Kind, kind_of
 from bulkremove.logs import get_logger
 from bulkremove.report import verified_section
 from bulkremove.settings import Settings, require_api
-from bulkremove.verify.kinds import checking_for
 from bulkremove.verify.proof import Verification, record, verify
 from bulkremove.verify.ways import Records
 
@@ -43,7 +43,7 @@ async def verify_journal(
         lambda: Journal.open(path, write=True, durable=settings.durable)
     )
     try:
-        kind = checking_for(journal.get_meta("settings") or {}, path)
+        kind = checked_kind(journal.get_meta("settings") or {}, path)
         async with _records(settings, source) as api:
             found = await verify(
                 journal, api, kind, sample=sample, seed=seed, workers=settings.concurrency
@@ -53,6 +53,16 @@ async def verify_journal(
         journal.close()
     get_logger("verify").info("journal_verified", journal=path, **found.figures())
     return found
+
+
+def checked_kind(settings: Mapping[str, Any], journal: str) -> Kind:
+    """The kind of key of a journal whose recorded settings are ``settings``."""
+    target = settings.get("target")
+    if target is not None and target not in KINDS:
+        raise JournalError(
+            f"{journal}: its target {target!r} cannot be verified by this bulkremove"
+        )
+    return kind_of(settings)
 
 
 @contextlib.asynccontextmanager

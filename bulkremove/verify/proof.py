@@ -18,7 +18,7 @@ from typing import Any
 
 from bulkremove.exits import EXIT_DISAGREE, EXIT_OK
 from bulkremove.journal import Journal, JournalRecord
-from bulkremove.verify.kinds import KeyChecking
+from bulkremove.kinds import Kind
 from bulkremove.verify.rules import DECIDED, Finding, Tally
 from bulkremove.verify.sample import new_seed, pick, positions
 from bulkremove.verify.ways import Records, Way, by_listing, by_record, cheaper_way, seen
@@ -28,7 +28,7 @@ from bulkremove.verify.ways import Records, Way, by_listing, by_record, cheaper_
 class Verification:
     """What a verification found. ``sample`` is the size asked for, None for ``--all``."""
 
-    kind: KeyChecking
+    kind: Kind
     checked: int
     agree: int
     decided: int
@@ -67,7 +67,7 @@ class Verification:
 
     def lines(self) -> list[str]:
         """Every disagreement, then the figures, for people."""
-        lines = [f"disagree: {f.line(self.kind.shown(f.key))}" for f in self.disagreements]
+        lines = [f"disagree: {f.line(self.kind.labelled(f.key))}" for f in self.disagreements]
         lines.append(
             f"verified: checked {self.checked}, agree {self.agree}, disagree {self.disagree}"
         )
@@ -102,7 +102,7 @@ def how_lines(figures: dict[str, Any]) -> list[str]:
 async def verify(
     journal: Journal,
     source: Records,
-    kind: KeyChecking,
+    kind: Kind,
     *,
     sample: int | None,
     seed: int | None = None,
@@ -140,7 +140,7 @@ async def verify(
 
 async def _check(
     source: Records,
-    kind: KeyChecking,
+    kind: Kind,
     campaign: str,
     records: list[JournalRecord],
     workers: int,
@@ -148,9 +148,9 @@ async def _check(
 ) -> Way:
     """Check ``records`` of one campaign the cheaper way; returns the way taken."""
     way: Way = "listing"
-    if kind.single:
+    if kind.single_get:
         # also a campaign the API does not know is refused here, before any single GET
-        way = cheaper_way(len(records), await source.count(campaign, kind.target))
+        way = cheaper_way(len(records), await source.count(campaign, kind))
     if way == "listing":
         listed = await by_listing(source, kind, campaign)
         for record in records:
@@ -170,7 +170,7 @@ def _finding(record: JournalRecord, said: Any) -> Finding:
 def record(journal: Journal, verification: Verification) -> None:
     """Write ``verification`` into ``journal``: its figures and every disagreement."""
     rows: Iterable[tuple[str, int | str, str, str]] = (
-        (f.campaign, verification.kind.value(f.key), f.state, f.seen.text())
+        (f.campaign, verification.kind.listed_value(f.key), f.state, f.seen.text())
         for f in verification.disagreements
     )
     journal.record_verification(verification.figures(), rows, verification.at)

@@ -13,7 +13,7 @@ from typing import Literal, Protocol
 
 import anyio
 
-from bulkremove.verify.kinds import KeyChecking
+from bulkremove.kinds import Kind
 from bulkremove.verify.rules import ABSENT, Seen
 
 Way = Literal["record", "listing"]
@@ -28,7 +28,9 @@ class Listed(Protocol):
     def record_id(self) -> int: ...
 
     @property
-    def key(self) -> int | str: ...
+    def key(self) -> int:
+        """The journal's key (:attr:`bulkremove.kinds.Kind.listed_key` of what was listed)."""
+        ...
 
     @property
     def system_status(self) -> str | None: ...
@@ -37,11 +39,11 @@ class Listed(Protocol):
 class Records(Protocol):
     """What the API is asked while verifying; errors are those of :mod:`bulkremove.errors`."""
 
-    async def count(self, campaign: str, target: str) -> int:
+    async def count(self, campaign: str, kind: Kind) -> int:
         """How many records ``campaign`` holds now (a CampaignNotFoundError if none such)."""
         ...
 
-    def listing(self, campaign: str, target: str) -> AsyncIterator[Sequence[Listed]]:
+    def listing(self, campaign: str, kind: Kind) -> AsyncIterator[Sequence[Listed]]:
         """Every record of ``campaign``, a page at a time."""
         ...
 
@@ -67,14 +69,12 @@ def seen(records: Sequence[Listed]) -> Seen:
     return Seen(True, f"{noun} {', '.join(shown)}")
 
 
-async def by_listing(source: Records, kind: KeyChecking, campaign: str) -> dict[int, list[Listed]]:
+async def by_listing(source: Records, kind: Kind, campaign: str) -> dict[int, list[Listed]]:
     """The campaign's records as the API lists them now, by the journal's key."""
     found: dict[int, list[Listed]] = {}
-    async for page in source.listing(campaign, kind.target):
+    async for page in source.listing(campaign, kind):
         for record in page:
-            key = kind.from_listed(record.key)
-            if key is not None:
-                found.setdefault(key, []).append(record)
+            found.setdefault(record.key, []).append(record)
     return found
 
 
