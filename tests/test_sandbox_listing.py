@@ -16,12 +16,13 @@ from records_sandbox import AUTH, serve_records
 
 from bulkremove.sandbox import Sandbox
 from bulkremove.sandbox.churn import Churn
-from bulkremove.sandbox.detailed import SYSTEM_STATUSES, Record, base_record
+from bulkremove.sandbox.detailed import Record, base_record
 from bulkremove.sandbox.filters import Filters, ListingQuery, check_date, listing_query
 from bulkremove.sandbox.listing import page
 from bulkremove.sandbox.records import RangeRecords, SetRecords
 from bulkremove.sandbox.responses import ValidationError
 from bulkremove.sandbox.state import Campaign
+from bulkremove.settings.where import SYSTEM_STATUSES
 
 pytestmark = pytest.mark.timeout(30)
 

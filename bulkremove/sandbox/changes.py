@@ -11,9 +11,10 @@ churn switched on or off. Each body is checked whole before anything changes.
 from __future__ import annotations
 
 from bulkremove.sandbox.churn import Churn
-from bulkremove.sandbox.detailed import CRM, SYSTEM_STATUSES, unknown_status
+from bulkremove.sandbox.detailed import CRM, unknown_status
 from bulkremove.sandbox.recordfile import parse_records
 from bulkremove.sandbox.state import Campaign
+from bulkremove.settings.where import SYSTEM_STATUSES
 
 
 def put_back(campaign: Campaign, body: object, now: float) -> dict[str, object]:

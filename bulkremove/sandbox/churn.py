@@ -10,9 +10,9 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
-from bulkremove.sandbox.detailed import SYSTEM_STATUSES
 from bulkremove.sandbox.filters import Filters
 from bulkremove.sandbox.listing import page
+from bulkremove.settings.where import SYSTEM_STATUSES
 
 if TYPE_CHECKING:
     from bulkremove.sandbox.state import Campaign

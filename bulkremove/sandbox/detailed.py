@@ -12,22 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bulkremove.sandbox.responses import RECORD_ID_OFFSET
+from bulkremove.settings.where import SYSTEM_STATUSES  # the one list: the client checks the same
 
 CRM = "customer_id"
 PHONE = "phone_number"
 TARGETS = (CRM, PHONE)
 """A campaign's kind, named by the key its records carry."""
 
-SYSTEM_STATUSES = (
-    "TO_CALL",
-    "IN_PROGRESS",
-    "CALL",
-    "MY_RECORD",
-    "NO_CALL",
-    "ABANDONED_AFTER_N_TRIES",
-    "CALL_NO_SOONER_THAN",
-    "CALL_PROGRESSIVE",
-)
 DEFAULT_SYSTEM_STATUS = "TO_CALL"
 DEFAULT_STATUS_ID = "1"
 DEFAULT_CREATE_DATE = "2025-01-01 00:00:00"

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import parse_qsl
 
-from bulkremove.sandbox.detailed import SYSTEM_STATUSES, Record, unknown_status
+from bulkremove.sandbox.detailed import Record, unknown_status
 from bulkremove.sandbox.responses import ValidationError
+from bulkremove.settings.where import SYSTEM_STATUSES
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 100

@@ -21,11 +21,11 @@ from bulkremove.sandbox.config import MAX_SEED_ID, RecordsSeed
 from bulkremove.sandbox.detailed import (
     CRM,
     PHONE,
-    SYSTEM_STATUSES,
     TARGETS,
     Record,
     unknown_status,
 )
+from bulkremove.settings.where import SYSTEM_STATUSES
 
 _DIGITS = re.compile(r"[0-9]+")
 _DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}( [0-9]{2}:[0-9]{2}(:[0-9]{2})?)?")
