@@ -340,3 +340,48 @@ def test_the_client_lists_and_reads_one_record_from_the_sandbox(tmp_path: Path) 
     assert counts == [75]
     assert one.key == 503 and one.system_status == "NO_CALL" and one.fields["status"]
     assert gone is None
+
+
+@pytest.mark.anyio
+async def test_one_lister_serves_many_tasks_at_once() -> None:
+    clock = VirtualTime()
+    failed: set[str] = set()
+
+    class Slow(ScriptedGetter):
+        async def get(self, target: str, *, absent: bool = False) -> bytes | None:
+            await clock.sleep(0.05)  # answers overlap: every task is inside a GET at once
+            return await super().get(target, absent=absent)
+
+    def answer(target: str) -> bytes | Exception | None:
+        if target not in failed:  # each target's first try fails, then is retried
+            failed.add(target)
+            return ServerError("502", status=502)
+        if "?" in target:
+            return _campaign(250)(target)
+        customer = int(target.rsplit("/", 1)[1])
+        row = {"record_id": customer + 100, "customer_id": customer}
+        return orjson.dumps(row) if customer % 2 else None
+
+    getter = Slow(answer)
+    lister = _lister(getter, clock, rate=20.0, rate_burst=2, max_attempts=3)
+    found: dict[int, Any] = {}
+
+    async def one(customer: int) -> None:
+        found[customer] = await lister.record("00001", customer)
+
+    async def work() -> list[int]:
+        offsets: list[int] = []
+        async with anyio.create_task_group() as group:
+            for customer in range(1, 9):
+                group.start_soon(one, customer)
+            offsets.extend([p.offset async for p in lister.pages(CUSTOMERS, "00001", None)])
+        return offsets
+
+    assert await _run(clock, work) == [0, 100, 200]
+    assert {c: r and (r.record_id, r.key) for c, r in found.items()} == {
+        c: (c + 100, c) if c % 2 else None for c in range(1, 9)
+    }
+    gets = 8 + 3
+    assert lister.requests == len(getter.asked) == 2 * gets
+    assert lister.errors == {"ServerError": gets}
+    assert clock.now >= (2 * gets - 2) / 20.0  # the shared limiter held every task to the rate

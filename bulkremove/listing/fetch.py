@@ -55,7 +55,13 @@ class Getter(Protocol):
 
 
 class Lister:
-    """Lists records of campaigns through ``getter``. Use from one task at a time.
+    """Lists records of campaigns through ``getter``; safe to share between tasks.
+
+    Many tasks may ask at once (verify's single GETs do): each GET keeps its own tries and
+    start time, each :meth:`pages` pass its own offset; what they share is meant to be shared
+    (the rate limiter and adaptive pacing, as a run's workers share them; the count of
+    connections refused in a row, which any answer resets) or counted with no await between
+    read and write.
 
     ``requests`` counts the GETs sent, ``errors`` the failed ones by error class. ``clock``,
     ``sleep`` and ``rng`` are injected so tests run on a fake clock.
