@@ -17,7 +17,7 @@ from bulkremove.engine.outcomes import Now, classify
 from bulkremove.errors import BadAnswerError, InputError
 from bulkremove.ids import parse_phone_number, phone_number_of
 from bulkremove.ingest import InputReader
-from bulkremove.kinds import CUSTOMER_ID, PHONE_NUMBER, kind_named, kind_of
+from bulkremove.kinds import CUSTOMER_ID, PHONE_NUMBER, Kind, kind_named, kind_of
 from bulkremove.number_answers import judge, read_number_outcomes, read_numbers_not_found
 from bulkremove.settings import Settings
 
@@ -35,6 +35,40 @@ def key(number: str) -> int:
 def test_a_key_gives_back_the_exact_digits_leading_zeros_and_all(number: str) -> None:
     assert phone_number_of(key(number)) == number
     assert PHONE_NUMBER.show(key(number)) == number
+
+
+@given(numbers)
+def test_a_listed_number_becomes_its_key_and_is_written_back_as_listed(number: str) -> None:
+    assert PHONE_NUMBER.listed_key(number) == key(number)
+    assert PHONE_NUMBER.listed_value(key(number)) == number
+    assert PHONE_NUMBER.labelled(key(number)) == f"number {number}"
+
+
+@pytest.mark.parametrize(
+    ("kind", "listed", "expected"),
+    [
+        (CUSTOMER_ID, 441, 441),
+        (CUSTOMER_ID, "0441", 441),
+        (CUSTOMER_ID, 0, None),
+        (CUSTOMER_ID, True, None),
+        (CUSTOMER_ID, 10**18, None),
+        (CUSTOMER_ID, None, None),
+        (PHONE_NUMBER, "+48500", None),
+        (PHONE_NUMBER, 48500, None),  # a number is text: an int would have lost its zeros
+        (PHONE_NUMBER, "", None),
+        (PHONE_NUMBER, "1" * 19, None),
+    ],
+)
+def test_what_a_listing_shows_is_a_key_of_its_kind_or_none(
+    kind: Kind, listed: object, expected: int | None
+) -> None:
+    assert kind.listed_key(listed) == expected
+
+
+def test_each_kind_says_where_it_is_listed_and_how_it_is_checked() -> None:
+    assert (CUSTOMER_ID.listing_path, CUSTOMER_ID.single_get) == ("crm_outbounds", True)
+    assert (PHONE_NUMBER.listing_path, PHONE_NUMBER.single_get) == ("outbounds", False)
+    assert CUSTOMER_ID.labelled(17) == "customer 17" and CUSTOMER_ID.listed_value(17) == 17
 
 
 @given(st.lists(numbers, max_size=30))
