@@ -146,8 +146,8 @@ class _Selecting:
             everything = self._records(CAMPAIGN, campaign.passes[-1].number)
             numbers = numbers_to_remove(selection.selection(), everything)
             keys = numbers.remove
-            held = [{"number": self.kind.show(h.number), "reason": h.reason}
-                    for h in numbers.held_back]  # fmt: skip
+            show = self.kind.show
+            held = [{"number": show(h.number), "reason": h.reason} for h in numbers.held_back]
             self.meta["held_back"] = held
             for h in held:
                 self.log.info("number_held_back", **h)
