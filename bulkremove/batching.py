@@ -1,8 +1,10 @@
 """Packing customer ids into requests that fit the front server's limits.
 
 Lengths are counted on the request-target exactly as it goes on the wire: the path, ``?``, and
-``customer_id%5B%5D=<id>`` pairs joined by ``&``. The query is built here from ASCII pieces and
-handed to the client already encoded, so nothing re-quotes it on the way out.
+``customer_id[]=<id>`` pairs joined by ``&`` (``customer_id%5B%5D=<id>`` with encoded brackets).
+The query is built here from ASCII pieces and handed to the client already encoded, so nothing
+re-quotes it on the way out. ``pair`` is what one key costs beyond the digits of its int: the
+query key and the ``&`` (or ``?``) in front of it; the key kind knows it (``Kind.pair``).
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ import orjson
 from bulkremove.errors import ConfigError, InputError
 from bulkremove.ids import MAX_ID_DIGITS, is_campaign_id
 
-QUERY_KEY = "customer_id%5B%5D="
-"""``customer_id[]=`` as aiohttp sends it: brackets are percent-encoded."""
+QUERY_KEY = "customer_id[]="
+"""The query key of one customer id, brackets raw, as the API's own examples send it."""
+RAW_BRACKETS = "[]"
+ENCODED_BRACKETS = "%5B%5D"
+"""The brackets percent-encoded: 4 bytes more per key, for a front server that refuses raw ones."""
 
-_PAIR_OVERHEAD = len(QUERY_KEY) + 1  # the key and the '&' (or '?') in front of it
+PAIR_BYTES = len(QUERY_KEY) + 1  # the key and the '&' (or '?') in front of it
 _ID_TEXT_BYTES = b"0123456789,"
 _PACK_CHUNK = 1 << 16
 MAX_KEY_DIGITS = MAX_ID_DIGITS + 1
@@ -76,13 +81,13 @@ def query_of(text: str, key: str = QUERY_KEY) -> str:
     return key + text.replace(",", "&" + key) if text else ""
 
 
-def target_length(path: str, ids: Iterable[int]) -> int:
+def target_length(path: str, ids: Iterable[int], pair: int = PAIR_BYTES) -> int:
     """Bytes of ``path?query`` for ``ids``, without building it."""
     ids = ids if isinstance(ids, Sequence) else list(ids)
     width = _one_width(ids)
     if width is not None:  # the usual batch: no string made per id
-        return len(path) + (_PAIR_OVERHEAD + width) * len(ids)
-    return len(path) + _PAIR_OVERHEAD * len(ids) + sum(map(len, map(str, ids)))
+        return len(path) + (pair + width) * len(ids)
+    return len(path) + pair * len(ids) + sum(map(len, map(str, ids)))
 
 
 def _one_width(ids: Sequence[int]) -> int | None:
@@ -101,9 +106,9 @@ def _one_width(ids: Sequence[int]) -> int | None:
     return width if len(str(low)) == width else None
 
 
-def check_budget(path: str, max_url_length: int) -> None:
+def check_budget(path: str, max_url_length: int, pair: int = PAIR_BYTES) -> None:
     """Refuse a budget in which a single id of the longest allowed form cannot fit."""
-    smallest_needed = len(path) + _PAIR_OVERHEAD + MAX_KEY_DIGITS
+    smallest_needed = len(path) + pair + MAX_KEY_DIGITS
     if max_url_length < smallest_needed:
         raise ConfigError(
             f"max_url_length={max_url_length} is too small: the path {path!r} with one "
@@ -118,15 +123,18 @@ class Packer:
     the id to the next one. Ids must be positive integers of at most 18 digits.
     """
 
-    __slots__ = ("_ids", "_max_ids", "_room", "_size", "budget", "path")
+    __slots__ = ("_ids", "_max_ids", "_pair", "_room", "_size", "budget", "path")
 
-    def __init__(self, path: str, max_url_length: int, max_ids: int) -> None:
-        check_budget(path, max_url_length)
+    def __init__(
+        self, path: str, max_url_length: int, max_ids: int, pair: int = PAIR_BYTES
+    ) -> None:
+        check_budget(path, max_url_length, pair)
         if max_ids < 1:
             raise ConfigError(f"max_ids_per_request={max_ids} must be at least 1")
         self.path = path
         self.budget = max_url_length
         self._max_ids = max_ids
+        self._pair = pair
         self._ids: list[int] = []
         self._room = max_url_length - len(path)
         self._size = 0
@@ -136,12 +144,12 @@ class Packer:
 
     def fits(self, customer_id: int) -> bool:
         """True when ``customer_id`` can join the current batch."""
-        cost = _PAIR_OVERHEAD + len(str(customer_id))
+        cost = self._pair + len(str(customer_id))
         return len(self._ids) < self._max_ids and self._size + cost <= self._room
 
     def add(self, customer_id: int) -> bool:
         """Add ``customer_id`` if it fits; return whether it was added."""
-        cost = _PAIR_OVERHEAD + len(str(customer_id))
+        cost = self._pair + len(str(customer_id))
         if len(self._ids) >= self._max_ids or self._size + cost > self._room:
             return False
         self._ids.append(customer_id)
@@ -151,7 +159,7 @@ class Packer:
     @property
     def full(self) -> bool:
         """True when not even the shortest id would fit any more."""
-        return len(self._ids) >= self._max_ids or self._size + _PAIR_OVERHEAD + 1 > self._room
+        return len(self._ids) >= self._max_ids or self._size + self._pair + 1 > self._room
 
     def add_many(self, ids: Sequence[int], start: int = 0) -> int:
         """Add the longest run of ``ids`` from ``start`` that fits; return how many were added.
@@ -162,18 +170,18 @@ class Packer:
         if not head:
             return 0
         room = self._room - self._size
-        width = _one_width(head)
+        width, pair = _one_width(head), self._pair
         if width is not None:  # the usual case: one cost for every id
-            fits = min(len(head), room // (_PAIR_OVERHEAD + width))
+            fits = min(len(head), room // (pair + width))
             self._ids.extend(head[:fits])
-            self._size += fits * (_PAIR_OVERHEAD + width)
+            self._size += fits * (pair + width)
             return fits
         # cost of the first k ids: their digits plus k pair overheads, ascending in k
         costs = list(
             map(
                 add,
                 accumulate(map(len, map(str, head))),
-                range(_PAIR_OVERHEAD, _PAIR_OVERHEAD * (len(head) + 1), _PAIR_OVERHEAD),
+                range(pair, pair * (len(head) + 1), pair),
             )
         )
         fits = bisect_right(costs, room)
@@ -189,27 +197,29 @@ class Packer:
 
     def lower_budget(self, max_url_length: int) -> None:
         """Shrink the budget (after a 414); the current batch must be empty."""
-        check_budget(self.path, max_url_length)
+        check_budget(self.path, max_url_length, self._pair)
         if self._ids:
             raise RuntimeError("lower_budget on a non-empty batch")
         self.budget = max_url_length
         self._room = max_url_length - len(self.path)
 
 
-def count_batches(widths: Mapping[int, int], path: str, max_url_length: int, max_ids: int) -> int:
+def count_batches(
+    widths: Mapping[int, int], path: str, max_url_length: int, max_ids: int, pair: int = PAIR_BYTES
+) -> int:
     """How many batches :func:`pack` makes of ascending ids, from how many have each width.
 
     ``widths`` maps a length in digits to how many ids have it. Ascending positive ids come
     shortest first, so packing them depends on these counts alone: the plan of a run counts
     its requests without reading every id.
     """
-    check_budget(path, max_url_length)
+    check_budget(path, max_url_length, pair)
     room = max_url_length - len(path)
     batches = 0
     count = used = 0  # ids and bytes in the open batch
     for width in sorted(w for w, n in widths.items() if n > 0):
         left = widths[width]
-        cost = _PAIR_OVERHEAD + width
+        cost = pair + width
         per_batch = min(max_ids, room // cost)
         if per_batch < 1:  # not an id the client sends (it refuses it): one request each
             batches += left + (1 if count else 0)
@@ -226,9 +236,11 @@ def count_batches(widths: Mapping[int, int], path: str, max_url_length: int, max
     return batches + (1 if count else 0)
 
 
-def pack(ids: Iterable[int], path: str, max_url_length: int, max_ids: int) -> Iterator[list[int]]:
+def pack(
+    ids: Iterable[int], path: str, max_url_length: int, max_ids: int, pair: int = PAIR_BYTES
+) -> Iterator[list[int]]:
     """Split ``ids``, in order, into batches as full as both limits allow."""
-    packer = Packer(path, max_url_length, max_ids)
+    packer = Packer(path, max_url_length, max_ids, pair)
     source = iter(ids)
     while chunk := list(islice(source, _PACK_CHUNK)):
         start = packer.add_many(chunk)

@@ -18,7 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from bulkremove.answers import Outcomes, read_not_found, read_outcomes
-from bulkremove.batching import CRM_ENDPOINT, QUERY_KEY, campaign_path, id_text, query_of
+from bulkremove.batching import (
+    CRM_ENDPOINT,
+    ENCODED_BRACKETS,
+    QUERY_KEY,
+    RAW_BRACKETS,
+    campaign_path,
+    id_text,
+    query_of,
+)
 from bulkremove.errors import InputError
 from bulkremove.ids import MAX_ID_DIGITS, parse_customer_id, parse_phone_number, phone_number_of
 from bulkremove.ingest.keys import CUSTOMER_ID as CUSTOMER_ID_READING
@@ -47,7 +55,8 @@ class Kind:
     endpoint: str
     """The batch endpoint under the API root; ``{}`` is the campaign."""
     query_key: str
-    """The query parameter of one key, encoded as sent."""
+    """The query parameter of one key, encoded as sent (brackets raw unless ``query_brackets``
+    says encoded)."""
     wire_text: Callable[[Sequence[int]], str]
     """Keys written as sent, ``a,b,c``; raises InputError for anything not a key of this kind."""
     show: Callable[[int], str]
@@ -71,6 +80,13 @@ class Kind:
     """One key may match several records: their ids are kept apart in the journal."""
     suffix: str = ""
     """Fixed query text before the keys (``?search_in_additional_numbers=true``)."""
+    unsent_digits: int = 0
+    """Leading digits of a key's int that are not sent (a phone number's sentinel ``1``)."""
+
+    @property
+    def pair(self) -> int:
+        """Bytes one key costs on the wire beyond the digits of its int: what batching counts."""
+        return len(self.query_key) + 1 - self.unsent_digits
 
     def path(self, base_path: str, campaign: str) -> str:
         """The request-target before the keys: what the byte budget counts first."""
@@ -160,7 +176,7 @@ PHONE_NUMBER = Kind(
     keys_word="phone numbers",
     reading=PHONE_NUMBER_READING,
     endpoint="batch/outbounds/{}/records",
-    query_key="phone_number%5B%5D=",
+    query_key="phone_number[]=",
     wire_text=_phone_text,
     show=phone_number_of,
     read_answer=read_number_outcomes,
@@ -171,15 +187,24 @@ PHONE_NUMBER = Kind(
     single_get=False,
     label="number",
     several_records=True,
+    unsent_digits=1,
 )
 KINDS = {kind.name: kind for kind in (CUSTOMER_ID, PHONE_NUMBER)}
 
 
-def kind_named(name: str | None, search_in_additional_numbers: bool = False) -> Kind:
-    """The kind a ``target`` names (customer ids when unset, as in older settings)."""
+def kind_named(
+    name: str | None, search_in_additional_numbers: bool = False, brackets: str = "raw"
+) -> Kind:
+    """The kind a ``target`` names (customer ids when unset, as in older settings).
+
+    ``brackets`` is the ``query_brackets`` setting: ``encoded`` sends ``%5B%5D`` for ``[]``.
+    """
     kind = KINDS[name or CUSTOMER_ID.name]
     if kind is PHONE_NUMBER and search_in_additional_numbers:
-        return dataclasses.replace(kind, suffix="?" + SEARCH_ADDITIONAL)
+        kind = dataclasses.replace(kind, suffix="?" + SEARCH_ADDITIONAL)
+    if brackets == "encoded":
+        key = kind.query_key.replace(RAW_BRACKETS, ENCODED_BRACKETS)
+        kind = dataclasses.replace(kind, query_key=key)
     return kind
 
 
@@ -188,7 +213,9 @@ def kind_of(settings: object) -> Kind:
     journal stores)."""
     if isinstance(settings, Mapping):
         target, search = settings.get("target"), settings.get("search_in_additional_numbers")
+        brackets = settings.get("query_brackets")
     else:
         target = getattr(settings, "target", None)
         search = getattr(settings, "search_in_additional_numbers", False)
-    return kind_named(target, bool(search))
+        brackets = getattr(settings, "query_brackets", None)
+    return kind_named(target, bool(search), brackets or "raw")

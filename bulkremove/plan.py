@@ -44,6 +44,8 @@ class Plan:
     """A run by selection: its filters and the listing's figures (the journal's ``listing``)."""
     target: str = "customer_id"
     """The kind of key sent (see :mod:`bulkremove.kinds`)."""
+    query_brackets: str = "raw"
+    """How the brackets of the query key are sent (the ``query_brackets`` setting)."""
 
     @property
     def noun(self) -> str:
@@ -59,6 +61,11 @@ class Plan:
     def ids(self) -> int:
         """Ids to send, over every campaign."""
         return sum(self.campaigns.values())
+
+    @property
+    def ids_per_request(self) -> float:
+        """Ids carried by one request, on average over the run (0 with nothing to send)."""
+        return self.ids / self.requests if self.requests else 0.0
 
     @property
     def seconds(self) -> float:
@@ -106,9 +113,11 @@ class Plan:
                 f"input: {inp.get('lines', 0)} lines, {inp.get('ids', 0)} ids, "
                 f"{inp.get('duplicates', 0)} duplicates, {inp.get('invalid', 0)} invalid"
             )
+        least = format_duration(self.seconds)
         out.append(
-            f"requests: {self.requests} (at most {self.max_url_length} bytes and "
-            f"{self.max_ids_per_request} ids each); at least {format_duration(self.seconds)} "
+            f"requests: {self.requests}, {self.ids_per_request:.1f} {self.keys_word} each (at "
+            f"most {self.max_url_length} bytes with {self.query_brackets} [] and "
+            f"{self.max_ids_per_request} {self.keys_word}); at least {least} "
             f"at {self.rate:g} requests/s, more if records are in calls"
         )
         if self.max_delete is not None:
@@ -130,6 +139,8 @@ class Plan:
             "campaigns": dict(sorted(self.campaigns.items())),
             "ids": self.ids,
             "requests": self.requests,
+            "ids_per_request": round(self.ids_per_request, 2),
+            "query_brackets": self.query_brackets,
             "seconds": round(self.seconds, 3),
             "rate": self.rate,
             "max_url_length": self.max_url_length,
@@ -156,7 +167,7 @@ def make_plan(journal: Journal, settings: Settings, *, resumed: bool, name: str)
         if widths:
             campaigns[campaign] = sum(widths.values())
             requests += count_batches(
-                widths, path, settings.max_url_length, settings.max_ids_per_request
+                widths, path, settings.max_url_length, settings.max_ids_per_request, kind.pair
             )
     stored = journal.get_meta("input") or {}
     return Plan(
@@ -172,6 +183,7 @@ def make_plan(journal: Journal, settings: Settings, *, resumed: bool, name: str)
         max_delete=settings.max_delete,
         selection=dict(journal.get_meta("listing") or {}),
         target=kind.name,
+        query_brackets=settings.query_brackets,
     )
 
 

@@ -37,7 +37,7 @@ def test_dry_run_sends_nothing_prints_the_plan_and_keeps_a_resumable_journal(
         assert f"plan: remove 1000 records on {host}" in dry.stderr
         assert "campaign 00001: 1000" in dry.stderr
         assert "3 duplicates" in dry.stderr
-        assert "requests: 10 " in dry.stderr
+        assert "requests: 10, 100.0 ids each" in dry.stderr
         assert "at least 2.5 s at 4 requests/s" in dry.stderr
         assert "bulkremove run --resume j.sqlite" in dry.stderr
         plan = json.loads((tmp_path / "plan.json").read_text())["plan"]

@@ -37,6 +37,7 @@ from bulkremove.engine.send import BatchSending, UrlBudget, retry_window
 from bulkremove.engine.stats import EngineStats
 from bulkremove.engine.writer import OutcomeWriter
 from bulkremove.journal import OutcomeGroup
+from bulkremove.kinds import kind_of
 from bulkremove.limiter import RateLimiter
 from bulkremove.pacing import AdaptiveRate
 from bulkremove.scheduler import RetryScheduler, next_call_retry
@@ -72,7 +73,7 @@ class Engine:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self.stats = EngineStats(rate=settings.rate)
-        self.budget = UrlBudget(settings.max_url_length)
+        self.budget = UrlBudget(settings.max_url_length, kind_of(settings).pair)
         """The request-target byte budget, lowered by each 414."""
         self._limiter = RateLimiter(settings.rate, settings.rate_burst, clock=clock, sleep=sleep)
         self._scheduler = RetryScheduler()
@@ -142,7 +143,7 @@ class Engine:
         """Send until every pending record has a final state for this run, then commit."""
         campaigns = await self._db_call(self._store.campaigns)
         for campaign in campaigns:
-            check_budget(self._sender.path(campaign), self.budget.limit)
+            check_budget(self._sender.path(campaign), self.budget.limit, self.budget.pair)
         store = self._store
         pages: Pages = await anyio.to_thread.run_sync(store.open, store.path)
         ended = False  # with no request in flight, so nothing sent without its answer

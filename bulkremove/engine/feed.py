@@ -153,7 +153,7 @@ class Feed:
         packer = self._packers.get(campaign)
         limit = self._budget.limit
         if packer is None:
-            packer = Packer(self._path(campaign), limit, self._max_ids)
+            packer = Packer(self._path(campaign), limit, self._max_ids, self._budget.pair)
             self._packers[campaign] = packer
         elif packer.budget > limit:
             packer.lower_budget(limit)

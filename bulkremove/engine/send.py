@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from bulkremove.answers import Outcome
 from bulkremove.backoff import Backoff, retry_after_delay
-from bulkremove.batching import check_budget, pack, target_length
+from bulkremove.batching import PAIR_BYTES, check_budget, pack, target_length
 from bulkremove.engine.batch import Batch
 from bulkremove.engine.outcomes import attempted, failed
 from bulkremove.engine.protocols import Sender
@@ -76,16 +76,22 @@ class UrlBudget:
     """The most bytes a request-target may have: the configured limit, lowered by each 414.
 
     One for the run: the limit is the front server's, whichever campaign a request names.
+    ``pair`` is what one key costs beyond its digits (``Kind.pair``).
     """
 
-    __slots__ = ("limit",)
+    __slots__ = ("limit", "pair")
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, pair: int = PAIR_BYTES) -> None:
         self.limit = limit
+        self.pair = pair
+
+    def length(self, path: str, ids: Sequence[int]) -> int:
+        """Bytes of the request-target for ``ids`` after ``path``."""
+        return target_length(path, ids, self.pair)
 
     def exceeded(self, path: str, batch: Batch) -> bool:
         """True when ``batch``, packed before the budget was lowered, no longer fits it."""
-        return (batch.budget is None or batch.budget > self.limit) and target_length(
+        return (batch.budget is None or batch.budget > self.limit) and self.length(
             path, batch.ids
         ) > self.limit
 
@@ -98,7 +104,7 @@ class UrlBudget:
             return self.limit  # sized before another worker's 414 lowered it: that may do
         budget = int(length * BUDGET_SHRINK)
         try:
-            check_budget(path, budget)
+            check_budget(path, budget, self.pair)
         except ConfigError:
             raise FatalApiError(
                 f"the server refuses request-targets of {length} bytes ({error}); not even one "
@@ -180,7 +186,7 @@ class BatchSending:
                 outcomes = await self._sender.delete_batch(batch.campaign, batch.ids)
             except UrlTooLongError as exc:
                 self._count(exc)
-                refused, before = target_length(path, batch.ids), self._budget.limit
+                refused, before = self._budget.length(path, batch.ids), self._budget.limit
                 budget = self._budget.refused(path, refused, exc)
                 if budget < before:
                     log.warning("url_too_long", refused_bytes=refused, new_budget=budget)
@@ -243,7 +249,7 @@ class BatchSending:
 
     async def _send_pieces(self, batch: Batch, budget: int) -> None:
         path = self._sender.path(batch.campaign)
-        for ids in pack(batch.ids, path, budget, self._max_ids):
+        for ids in pack(batch.ids, path, budget, self._max_ids, self._budget.pair):
             calls = {i: batch.calls[i] for i in ids if i in batch.calls}
             await self.send(Batch(batch.campaign, ids, calls, batch.lost, batch.run, budget))
 

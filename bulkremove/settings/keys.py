@@ -150,6 +150,12 @@ class Settings:
         "byte budget of path+query as sent",
         metavar="BYTES",
     )
+    query_brackets: str = key(
+        "raw",
+        choice("raw", "encoded"),
+        SENDING,
+        "how the [] of customer_id[] are sent: raw (4 bytes fewer per id) or encoded (%5B%5D)",
+    )
     max_ids_per_request: int = key(
         500, int_in(1, 100_000), SENDING, "most ids in one request", metavar="N"
     )
