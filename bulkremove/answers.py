@@ -56,7 +56,7 @@ class Outcomes(Sequence[Outcome]):
     one is read, and the engine reads the columns.
     """
 
-    __slots__ = ("details", "ids", "record_ids", "removed", "statuses")
+    __slots__ = ("details", "ids", "limits", "record_ids", "removed", "statuses")
 
     def __init__(
         self,
@@ -72,6 +72,8 @@ class Outcomes(Sequence[Outcome]):
         self.details = details
         """Index in ``ids`` to the raw entry or reason, only for unexpected answers."""
         self.removed = removed or {}  # index in ids to record ids, keys of several records
+        self.limits: object | None = None
+        """What the answer's rate-limit headers said (a ``RateLimits``), if anything."""
 
     @classmethod
     def of(cls, outcomes: Sequence[Outcome]) -> Outcomes:

@@ -40,6 +40,7 @@ from bulkremove.errors import (
     UrlTooLongError,
 )
 from bulkremove.kinds import Kind, kind_of
+from bulkremove.ratelimits import RateLimits, read_rate_limits
 from bulkremove.settings import Settings
 
 _UNKNOWN_ISSUER = frozenset({18, 19, 20, 21})
@@ -130,20 +131,24 @@ class Client:
         if self._session is None:
             raise RuntimeError("Client used outside 'async with'")
         url = self.url(campaign, ids)
-        status, body, retry_after = await self._exchange("DELETE", url)
+        status, body, retry_after, limits = await self._exchange("DELETE", url)
         if status == 200 or status == 207:
             try:
-                return self.kind.read_answer(body, ids)
+                outcomes = self.kind.read_answer(body, ids)
             except BadAnswerError as exc:
                 exc.status = status  # the parser sees only the body
                 raise
+            outcomes.limits = limits
+            return outcomes
         if status == 404:
             answered = self.kind.read_not_found(body, ids)
             if answered is not None:
                 return answered
         if status == 404:
             raise self._not_found("DELETE", url, body)
-        raise self._error(status, body, retry_after)
+        error = self._error(status, body, retry_after)
+        error.limits = limits
+        raise error
 
     async def get(self, target: str, *, absent: bool = False) -> bytes | None:
         """GET ``target`` (an encoded path and query below the API root): a 200's body.
@@ -153,7 +158,7 @@ class Client:
         changes nothing, so any try of it may be repeated.
         """
         url = self._origin.join(yarl.URL(f"{self._base_path.rstrip('/')}/{target}", encoded=True))
-        status, body, retry_after = await self._exchange("GET", url)
+        status, body, retry_after, _ = await self._exchange("GET", url)
         if status == 200:
             return body
         if status == 404:
@@ -162,16 +167,21 @@ class Client:
             raise self._not_found("GET", url, body)
         raise self._error(status, body, retry_after)
 
-    async def _exchange(self, method: str, url: yarl.URL) -> tuple[int, bytes, str | None]:
-        """Send one request: its status, body and Retry-After, or the mapped error."""
+    async def _exchange(
+        self, method: str, url: yarl.URL
+    ) -> tuple[int, bytes, str | None, RateLimits | None]:
+        """Send one request: its status, body, Retry-After and rate-limit headers, or the
+        mapped error."""
         if self._session is None:
             raise RuntimeError("Client used outside 'async with'")
         try:
             async with self._session.request(method, url, allow_redirects=False) as response:
+                status, headers = response.status, response.headers
                 return (
-                    response.status,
+                    status,
                     await self._read_body(response),
-                    response.headers.get("Retry-After"),
+                    headers.get("Retry-After"),
+                    read_rate_limits(headers.get, time.time(), answered=status < 300),
                 )
         except ApiError:
             raise

@@ -84,6 +84,8 @@ class ApiError(BulkRemoveError):
         super().__init__(message)
         self.status = status
         self.body = body
+        #: What the answer's rate-limit headers said (a RateLimits), if anything.
+        self.limits: object | None = None
 
 
 class FatalApiError(ApiError):

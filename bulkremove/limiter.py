@@ -19,6 +19,9 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
+CATCH_UP = 0.5
+"""The share of an interval a late wake-up may be made up by sending the next one sooner."""
+
 
 def shown_rate(rate: float) -> float:
     """A rate as people read it: two significant digits below 10 req/s, else one decimal."""
@@ -126,8 +129,12 @@ class RateLimiter:
                 finally:
                     self._nap = None
                 if self._changes == seen:
-                    # A late wake-up counts from when it happened, an early one from the slot.
-                    self._grant(max(slot, self._clock()))
+                    # An early wake-up counts from the slot, and so does one late by less than
+                    # CATCH_UP of an interval: the event loop's steady lateness would otherwise
+                    # lower the rate. A later one counts from when it happened.
+                    woke = self._clock()
+                    late = woke - slot > CATCH_UP * self._interval
+                    self._grant(woke if late else slot)
                     return
 
     def pause_until(self, until: float) -> None:

@@ -39,3 +39,18 @@ def test_benchmark_runs_every_section_at_tiny_sizes(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     for section in SECTIONS:
         assert section in done.stdout, section
+
+
+def test_pacing_benchmark_runs_for_a_second(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.throttle", "--seconds", "1", "--factors", "4",
+         "--e2e-ids", "2000", "--e2e-limit", "50"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "client --rate" in done.stdout
+    assert "end to end: 2000 ids, limit 50/s" in done.stdout

@@ -33,9 +33,10 @@ from bulkremove.engine.batch import Batch
 from bulkremove.engine.feed import PAGE_SIZE, READ_AHEAD, Feed
 from bulkremove.engine.outcomes import Now, classify
 from bulkremove.engine.protocols import Pages, Sender, Store
-from bulkremove.engine.send import BatchSending, UrlBudget, retry_window
+from bulkremove.engine.send import BatchSending, UrlBudget, rate_log, retry_window
 from bulkremove.engine.stats import EngineStats
 from bulkremove.engine.writer import OutcomeWriter
+from bulkremove.governor import Governor
 from bulkremove.journal import OutcomeGroup
 from bulkremove.kinds import kind_of
 from bulkremove.limiter import RateLimiter
@@ -76,6 +77,15 @@ class Engine:
         self.budget = UrlBudget(settings.max_url_length, kind_of(settings).pair)
         """The request-target byte budget, lowered by each 414."""
         self._limiter = RateLimiter(settings.rate, settings.rate_burst, clock=clock, sleep=sleep)
+        governor = Governor(
+            self._limiter,
+            AdaptiveRate(settings.rate, min(settings.min_rate, settings.rate))
+            if settings.adaptive
+            else None,
+            clock=clock,
+            max_pause=settings.max_retry_after,
+            changed=rate_log(self.stats),
+        )
         self._scheduler = RetryScheduler()
         self._call_backoff = Backoff(settings.call_retry_initial, settings.call_retry_max)
         self._db = anyio.CapacityLimiter(1)  # one thread at a time on the store
@@ -89,12 +99,7 @@ class Engine:
             sender,
             stats=self.stats,
             budget=self.budget,
-            limiter=self._limiter,
-            pacer=(
-                AdaptiveRate(settings.rate, min(settings.min_rate, settings.rate))
-                if settings.adaptive
-                else None
-            ),
+            governor=governor,
             backoff=Backoff(settings.retry_initial, settings.retry_max),
             max_attempts=settings.max_attempts,
             max_retry_after=settings.max_retry_after,

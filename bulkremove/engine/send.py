@@ -36,15 +36,13 @@ from bulkremove.errors import (
     CannotConnectError,
     ConfigError,
     FatalApiError,
-    RequestTimeoutError,
-    ThrottledError,
     TransientApiError,
     UrlTooLongError,
 )
+from bulkremove.governor import Governor, RateChanged
 from bulkremove.journal import OutcomeGroup
-from bulkremove.limiter import RateLimiter, shown_rate
+from bulkremove.limiter import shown_rate
 from bulkremove.logs import get_logger
-from bulkremove.pacing import AdaptiveRate
 
 if TYPE_CHECKING:
     from bulkremove.settings import Settings
@@ -70,6 +68,19 @@ def longest_batch(settings: Settings) -> float:
     window the defaults would allow (8 - 1) x 300 s of Retry-After plus 8 x 30 s of requests.
     """
     return max(settings.batch_retry_timeout, settings.request_timeout)
+
+
+def rate_log(stats: EngineStats) -> RateChanged:
+    """What a run does with each change of its sending rate: keep it in ``stats``, log it."""
+    log = get_logger("engine")
+
+    def changed(old: float | None, rate: float, reason: str) -> None:
+        stats.rate = rate
+        # Decreases matter to an operator; the steady climb back is detail.
+        level = log.debug if old is not None and rate > old else log.info
+        level("rate_changed", old=shown_rate(old or 0.0), new=shown_rate(rate), reason=reason)
+
+    return changed
 
 
 class UrlBudget:
@@ -123,8 +134,7 @@ class BatchSending:
         *,
         stats: EngineStats,
         budget: UrlBudget,
-        limiter: RateLimiter,
-        pacer: AdaptiveRate | None,
+        governor: Governor,
         backoff: Backoff,
         max_attempts: int,
         max_retry_after: float,
@@ -141,8 +151,8 @@ class BatchSending:
         self._sender = sender
         self._stats = stats
         self._budget = budget
-        self._limiter = limiter
-        self._pacer = pacer
+        self._governor = governor
+        self._limiter = governor.limiter
         self._backoff = backoff
         self._max_attempts = max_attempts
         self._max_retry_after = max_retry_after
@@ -182,6 +192,7 @@ class BatchSending:
                 self._give_up(batch, attempt - 1, self._clock() - first, last)
                 return
             stats.requests += 1
+            sent = self._clock()
             try:
                 outcomes = await self._sender.delete_batch(batch.campaign, batch.ids)
             except UrlTooLongError as exc:
@@ -194,8 +205,7 @@ class BatchSending:
                 return
             except TransientApiError as exc:
                 self._count(exc)
-                if isinstance(exc, ThrottledError | RequestTimeoutError) or exc.status == 503:
-                    self._congestion(type(exc).__name__)
+                self._governor.pushed_back(exc, sent)
                 batch.lost = batch.lost or exc.answer_lost
                 last = exc
                 if not isinstance(exc, CannotConnectError):
@@ -214,7 +224,7 @@ class BatchSending:
                     self._give_up(batch, attempt, elapsed, exc)
                     return
                 self._record(attempted(batch, self._wall()))
-                if exc.retry_after is not None:
+                if self._governor.pauses_all(exc, delay):
                     # The server said when: every worker waits that long, and no longer.
                     self._limiter.pause_until(self._clock() + delay)
                 log.debug("batch_retry", attempt=attempt, delay_s=round(delay, 3), error=str(exc))
@@ -231,8 +241,7 @@ class BatchSending:
                 raise
             log.debug("batch_done", attempt=attempt)
             self._reach.answered()
-            if self._pacer is not None and self._pacer.throttled:
-                self._set_rate(self._pacer.on_success(self._clock()), "healthy")
+            self._governor.answered(getattr(outcomes, "limits", None))
             self._answered(batch, outcomes)
             return
 
@@ -252,22 +261,6 @@ class BatchSending:
         for ids in pack(batch.ids, path, budget, self._max_ids, self._budget.pair):
             calls = {i: batch.calls[i] for i in ids if i in batch.calls}
             await self.send(Batch(batch.campaign, ids, calls, batch.lost, batch.run, budget))
-
-    def _congestion(self, reason: str) -> None:
-        if self._pacer is not None:
-            self._set_rate(self._pacer.on_congestion(self._clock()), reason)
-            # A server with a limit counts bursts against it: space every request evenly.
-            self._limiter.set_burst(1)
-
-    def _set_rate(self, rate: float | None, reason: str) -> None:
-        if rate is None:
-            return
-        old = self._limiter.rate
-        self._limiter.set_rate(rate)
-        self._stats.rate = rate
-        # Decreases matter to an operator; the steady climb back is detail.
-        level = self._log.debug if old is not None and rate > old else self._log.info
-        level("rate_changed", old=shown_rate(old or 0.0), new=shown_rate(rate), reason=reason)
 
     def _count(self, exc: Exception) -> None:
         by_error = self._stats.by_error

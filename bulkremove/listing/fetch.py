@@ -29,11 +29,10 @@ from bulkremove.errors import (
     CannotConnectError,
     ListingFailedError,
     ListingRefusedError,
-    RequestTimeoutError,
-    ThrottledError,
     TransientApiError,
     UrlTooLongError,
 )
+from bulkremove.governor import Governor
 from bulkremove.kinds import CUSTOMER_ID, Kind
 from bulkremove.limiter import RateLimiter
 from bulkremove.listing.pages import ListingPage, page_target, read_one, read_page, record_target
@@ -82,7 +81,12 @@ class Lister:
         self._rng = rng or random.Random()
         self._limiter = RateLimiter(settings.rate, settings.rate_burst, clock=clock, sleep=sleep)
         floor = min(settings.min_rate, settings.rate)
-        self._pacer = AdaptiveRate(settings.rate, floor) if settings.adaptive else None
+        self._governor = Governor(
+            self._limiter,
+            AdaptiveRate(settings.rate, floor) if settings.adaptive else None,
+            clock=clock,
+            max_pause=settings.max_retry_after,
+        )
         self._backoff = Backoff(settings.retry_initial, settings.retry_max)
         self._max_attempts = settings.max_attempts
         self._max_retry_after = settings.max_retry_after
@@ -139,12 +143,12 @@ class Lister:
             attempt += 1
             await self._limiter.acquire()
             self.requests += 1
+            sent = self._clock()
             try:
                 return self._answered(read(await self._getter.get(url, absent=absent)))
             except TransientApiError as exc:
                 self._count(exc)
-                if isinstance(exc, ThrottledError | RequestTimeoutError) or exc.status == 503:
-                    self._congestion()
+                self._governor.pushed_back(exc, sent)
                 if not isinstance(exc, CannotConnectError):
                     self._reach.answered()
                 elif down := self._reach.refused(self._clock(), exc):
@@ -159,7 +163,7 @@ class Lister:
                         f"{spent:.0f} s: {exc}",
                         status=exc.status,
                     ) from None
-                if exc.retry_after is not None:
+                if self._governor.pauses_all(exc, delay):
                     self._limiter.pause_until(self._clock() + delay)
                 self._log.debug("listing_retry", attempt=attempt, delay_s=round(delay, 3))
                 await self._sleep(delay)
@@ -171,18 +175,8 @@ class Lister:
 
     def _answered(self, value: T) -> T:
         self._reach.answered()
-        if self._pacer is not None and self._pacer.throttled:
-            rate = self._pacer.on_success(self._clock())
-            if rate is not None:
-                self._limiter.set_rate(rate)
+        self._governor.answered()
         return value
-
-    def _congestion(self) -> None:
-        if self._pacer is not None:
-            rate = self._pacer.on_congestion(self._clock())
-            if rate is not None:
-                self._limiter.set_rate(rate)
-            self._limiter.set_burst(1)
 
     def _count(self, exc: Exception) -> None:
         name = type(exc).__name__

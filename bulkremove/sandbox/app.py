@@ -120,6 +120,9 @@ class SandboxApp:
             response = await self._answer(request, target)
             if response is not None:
                 status = response.status
+                form = self.config.rate_headers
+                if form is not None and self.bucket is not None:
+                    response.headers.update(self.bucket.headers(form))
                 return response
             # The drop fault: the transport is gone; this response is never written.
             return web.Response(status=599)

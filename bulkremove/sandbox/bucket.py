@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 
@@ -27,3 +28,25 @@ class TokenBucket:
             return 0.0
         self._tokens = tokens
         return (1.0 - tokens) / self.rate
+
+    def headers(self, form: str) -> dict[str, str]:
+        """What the bucket holds, as rate-limit headers of ``form`` (``ietf`` or ``x``).
+
+        ``ietf``: the draft's policy (the rate per second) and the limit, what is left and the
+        whole seconds until the bucket is full. ``x``: no policy; what is left and the seconds
+        until the next token, to the millisecond.
+        """
+        tokens = min(self.burst, self._tokens + (self._clock() - self._last) * self.rate)
+        left = str(math.floor(tokens))
+        if form == "ietf":
+            return {
+                "RateLimit-Policy": f"{self.rate:g};w=1",
+                "RateLimit-Limit": f"{self.rate:g}",
+                "RateLimit-Remaining": left,
+                "RateLimit-Reset": str(math.ceil((self.burst - tokens) / self.rate)),
+            }
+        return {
+            "X-RateLimit-Limit": f"{self.rate:g}",
+            "X-RateLimit-Remaining": left,
+            "X-RateLimit-Reset": f"{max(0.0, 1.0 - tokens) / self.rate:.3f}",
+        }

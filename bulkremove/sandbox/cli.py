@@ -119,6 +119,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="requests allowed at once (%(default)s)",
     )
     limits.add_argument(
+        "--rate-headers",
+        choices=("ietf", "x"),
+        default=None,
+        help="state the rate limit in headers: the IETF draft's RateLimit-*, or X-RateLimit-*",
+    )
+    limits.add_argument(
         "--retry-after-http-date",
         action="store_true",
         help="send Retry-After as an HTTP date, not seconds",
@@ -178,6 +184,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
             max_target_length=args.max_target_length or None,
             rate_limit=args.rate_limit,
             rate_burst=args.rate_burst,
+            rate_headers=args.rate_headers,
             retry_after_http_date=args.retry_after_http_date,
             error_share=args.error_share,
             latency_min_s=args.latency[0],

@@ -18,6 +18,7 @@ FAULT_KEYS: dict[str, tuple[type, ...]] = {
     "max_target_length": (int, type(None)),
     "rate_limit": (int, float, type(None)),
     "rate_burst": (int,),
+    "rate_headers": (str, type(None)),
     "retry_after_http_date": (bool,),
     "error_share": (int, float),
     "latency_min_s": (int, float),

@@ -15,11 +15,14 @@ class Stats:
     ``by_outcome`` counts the entries of those answers. For the phone-number delete they count
     numbers asked, records removed and list entries, and ``phone_deletes`` its answered requests.
     ``gets`` counts listing and single-record GETs answered. ``dropped`` counts answers withheld by
-    the drop fault (they have no status).
+    the drop fault (they have no status). ``per_second`` counts answers by whole seconds since the
+    first request arrived: ``[accepted, throttled]`` (throttled: 429).
     """
 
     __slots__ = (
         "_clock",
+        "_first",
+        "_last",
         "_window",
         "by_outcome",
         "by_status",
@@ -31,6 +34,7 @@ class Stats:
         "max_requests_in_1s",
         "max_target_length_seen",
         "peak_in_flight",
+        "per_second",
         "phone_deletes",
         "requests",
     )
@@ -38,6 +42,9 @@ class Stats:
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
         self._window: deque[float] = deque()
+        self._first: float | None = None
+        self._last = 0.0
+        self.per_second: list[list[int]] = []
         self.requests = 0
         self.ids_requested = 0
         self.ids_removed = 0
@@ -54,6 +61,8 @@ class Stats:
     def started(self, target_length: int) -> None:
         """Count a request as it arrives."""
         now = self._clock()
+        if self._first is None:
+            self._first = now
         self.requests += 1
         self.in_flight += 1
         if self.in_flight > self.peak_in_flight:
@@ -71,6 +80,13 @@ class Stats:
     def finished(self, status: int | None) -> None:
         """Count a request's end; ``status`` None when no answer was sent."""
         self.in_flight -= 1
+        if self._first is not None:
+            self._last = self._clock() - self._first
+            second = int(self._last)
+            while len(self.per_second) <= second:
+                self.per_second.append([0, 0])
+            if status is not None:
+                self.per_second[second][status == 429] += 1
         if status is None:
             self.dropped += 1
         else:
@@ -108,5 +124,7 @@ class Stats:
             "max_requests_in_1s": self.max_requests_in_1s,
             "gets": self.gets,
             "phone_deletes": self.phone_deletes,
+            "sending_s": round(self._last, 3),
+            "per_second": self.per_second,
             "remaining": remaining,
         }
