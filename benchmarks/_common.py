@@ -18,7 +18,8 @@ import aiohttp
 import orjson
 from yarl import URL
 
-QUERY_KEY = "customer_id%5B%5D="
+from bulkremove.batching import QUERY_KEY
+
 CREDENTIALS = ("api_user", "api_pass")
 START_TIMEOUT_S = 30.0
 

@@ -72,8 +72,7 @@ class Outcomes(Sequence[Outcome]):
         self.details = details
         """Index in ``ids`` to the raw entry or reason, only for unexpected answers."""
         self.removed = removed or {}  # index in ids to record ids, keys of several records
-        self.limits: object | None = None
-        """What the answer's rate-limit headers said (a ``RateLimits``), if anything."""
+        self.limits: object | None = None  # the answer's rate-limit headers (a RateLimits)
 
     @classmethod
     def of(cls, outcomes: Sequence[Outcome]) -> Outcomes:

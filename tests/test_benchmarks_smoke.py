@@ -26,31 +26,34 @@ SECTIONS = [
 ]
 
 
+def benchmark(*args: str, timeout: float) -> str:
+    """``python -m ARGS`` from the project root; its output, once it exited 0."""
+    done = subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
 def test_benchmark_runs_every_section_at_tiny_sizes(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--ids", "3000", "--big-ids", "5000",
-         "--curl-sample", "2", "--work-dir", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=110,
-        check=False,
+    stdout = benchmark(
+        "benchmarks", "--quick", "--ids", "3000", "--big-ids", "5000", "--curl-sample", "2",
+        "--work-dir", str(tmp_path), timeout=110,
     )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
     for section in SECTIONS:
-        assert section in done.stdout, section
+        assert section in stdout, section
 
 
-def test_pacing_benchmark_runs_for_a_second(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.throttle", "--seconds", "1", "--factors", "4",
-         "--e2e-ids", "2000", "--e2e-limit", "50"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+def test_pacing_benchmark_runs_for_a_second() -> None:
+    stdout = benchmark(
+        "benchmarks.throttle", "--seconds", "1", "--factors", "4", "--e2e-ids", "2000",
+        "--e2e-limit", "50", timeout=60,
     )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "client --rate" in done.stdout
-    assert "end to end: 2000 ids, limit 50/s" in done.stdout
+    assert "client --rate" in stdout
+    assert "end to end: 2000 ids, limit 50/s" in stdout
+
+
+def test_packing_benchmark_counts_both_forms() -> None:
+    stdout = benchmark("benchmarks.packing", "--ids", "1000", timeout=30)
+    assert stdout.count(" raw ") == 3 and stdout.count(" encoded ") == 3
