@@ -109,3 +109,20 @@ def test_a_stated_policy_is_paced_to_without_a_search(tmp_path: Path) -> None:
     assert stats["by_status"]["200"] == 40
     assert stats["by_status"].get("429", 0) <= 1
     assert stats["sending_s"] >= 1.7, "40 requests at 20/s, two of them the bucket's burst"
+
+
+def test_a_retry_after_on_a_good_answer_pauses_every_worker(tmp_path: Path) -> None:
+    # A bucket of one at 5/s that says Retry-After: 1 on each 200 leaving it empty: honoured,
+    # the four requests take three seconds, where the limit alone would allow 0.6.
+    ids = write_ids(tmp_path / "ids.txt", range(1, 41))
+    limits = ("--rate-limit", "5", "--rate-burst", "1", "--rate-headers", "retry")
+    with sandbox("--campaign", "00001=1-40", *limits) as srv:
+        done = run_cli(
+            srv, ids, "--max-ids-per-request", "10", "--rate", "100", "--concurrency", "8",
+            cwd=tmp_path,
+        )  # fmt: skip
+        stats = srv.stats()
+    assert done.returncode == 0, done.stderr
+    assert stats["by_status"]["200"] == 4
+    assert stats["by_status"].get("429", 0) <= 1
+    assert stats["sending_s"] >= 2.9

@@ -122,7 +122,9 @@ class SandboxApp:
                 status = response.status
                 form = self.config.rate_headers
                 if form is not None and self.bucket is not None:
-                    response.headers.update(self.bucket.headers(form))
+                    said = self.bucket.headers(form)
+                    if "Retry-After" not in response.headers or "Retry-After" not in said:
+                        response.headers.update(said)
                 return response
             # The drop fault: the transport is gone; this response is never written.
             return web.Response(status=599)

@@ -30,13 +30,17 @@ class TokenBucket:
         return (1.0 - tokens) / self.rate
 
     def headers(self, form: str) -> dict[str, str]:
-        """What the bucket holds, as rate-limit headers of ``form`` (``ietf`` or ``x``).
+        """What the bucket holds, as rate-limit headers of ``form`` (``ietf``, ``x``, ``retry``).
 
         ``ietf``: the draft's policy (the rate per second) and the limit, what is left and the
         whole seconds until the bucket is full. ``x``: no policy; what is left and the seconds
-        until the next token, to the millisecond.
+        until the next token, to the millisecond. ``retry``: a ``Retry-After`` in whole seconds
+        (rounded up) when no whole token is left, else nothing.
         """
         tokens = min(self.burst, self._tokens + (self._clock() - self._last) * self.rate)
+        if form == "retry":
+            wait = (1.0 - tokens) / self.rate
+            return {"Retry-After": str(max(1, math.ceil(wait)))} if wait > 0 else {}
         left = str(math.floor(tokens))
         if form == "ietf":
             return {

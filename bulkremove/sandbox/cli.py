@@ -120,9 +120,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     limits.add_argument(
         "--rate-headers",
-        choices=("ietf", "x"),
+        choices=("ietf", "x", "retry"),
         default=None,
-        help="state the rate limit in headers: the IETF draft's RateLimit-*, or X-RateLimit-*",
+        help="state the rate limit in headers: the IETF draft's RateLimit-*, X-RateLimit-*, or "
+        "Retry-After on a 200 or 5xx once the bucket is empty",
     )
     limits.add_argument(
         "--retry-after-http-date",

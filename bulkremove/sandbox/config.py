@@ -157,7 +157,8 @@ class SandboxConfig:
     rate_limit: float | None = None
     rate_burst: int = 1
     rate_headers: str | None = None
-    """Rate-limit headers on every answer while rate-limited: ``ietf``, ``x`` or None."""
+    """Rate-limit headers on every answer while rate-limited: ``ietf``, ``x``, ``retry``
+    (Retry-After on a 200 or a 5xx once the bucket is empty) or None."""
     retry_after_http_date: bool = False
     # Faults.
     error_share: float = 0.0
@@ -201,8 +202,8 @@ class SandboxConfig:
         rate = self.rate_limit
         if rate is not None and not (rate > 0 and math.isfinite(rate)):
             raise ValueError(f"rate_limit={rate} must be a positive number of requests/s")
-        if self.rate_headers not in (None, "ietf", "x"):
-            raise ValueError(f"rate_headers={self.rate_headers!r} must be ietf, x or none")
+        if self.rate_headers not in (None, "ietf", "x", "retry"):
+            raise ValueError(f"rate_headers={self.rate_headers!r} must be ietf, x, retry or none")
         if self.rate_burst < 1:
             raise ValueError(f"rate_burst={self.rate_burst} must be at least 1")
         if self.hostile is not None and self.hostile not in HOSTILE_MODES:
