@@ -58,7 +58,7 @@ from bulkremove.report import build_report
 from bulkremove.resume import resume_settings
 from bulkremove.settings import Settings, require_api
 from bulkremove.signals import Interrupt, watch_signals
-from bulkremove.tally import Tally, TallyingStore
+from bulkremove.tally import Tally, TallyingStore, engine_figures
 from bulkremove.verify import Verification
 from bulkremove.verify.job import verified_run
 
@@ -111,6 +111,8 @@ async def plan(
     if resume:
         settings = resume_settings(settings, resume)
     prepared = await _prepare(settings, inputs, journal, resume, dry_run=True)
+    if not prepared.plan.resumed:  # a resumed journal is left unchanged
+        prepared.journal.set_meta("plan", prepared.plan.as_dict())
     prepared.journal.close()
     return prepared.plan
 
@@ -273,7 +275,8 @@ async def _execute(
     sinks: Sequence[ProgressSink],
 ) -> JobResult:
     journal = prepared.journal
-    journal.set_metas({"state": "running", "exit_code": None, "pid": os.getpid()})
+    plan = prepared.plan.as_dict()  # the HTML report shows what the last run set out to do
+    journal.set_metas({"state": "running", "exit_code": None, "pid": os.getpid(), "plan": plan})
     meter = ProgressMeter(prepared.plan.ids)
     sending = _Sending(Tally(journal))
     result: JobResult | None = None
@@ -334,7 +337,7 @@ async def _send(
                 store = TallyingStore(prepared.journal, sending.tally)
                 engine = Engine(settings, store, sender)
                 sending.engine = engine
-                sending.tally.requests = lambda: engine.stats.requests
+                sending.tally.figures = functools.partial(engine_figures, engine)
                 if handle_signals:
                     scope, grace = group.cancel_scope, settings.grace_period
                     group.start_soon(watch_signals, scope, engine, grace, sending.interrupt)

@@ -3,8 +3,8 @@
 The parts each own one concern of the one connection: removed runs
 (:mod:`~bulkremove.journal.spans`), the intake of ingested ids (:mod:`~bulkremove.journal.intake`),
 outcomes (:mod:`~bulkremove.journal.outcomes`), reads (:mod:`~bulkremove.journal.reads`),
-listings (:mod:`~bulkremove.journal.listing`) and verifications
-(:mod:`~bulkremove.journal.verified`).
+listings (:mod:`~bulkremove.journal.listing`), verifications
+(:mod:`~bulkremove.journal.verified`) and the series (:mod:`~bulkremove.journal.series`).
 
 Durability: WAL with ``synchronous=NORMAL``. A committed transaction is in the WAL file when the
 commit returns, so it survives the process being killed (even SIGKILL); only an OS crash or power
@@ -37,10 +37,11 @@ from bulkremove.journal.schema import (
     create_schema,
     journal_mode,
 )
+from bulkremove.journal.series import SeriesRows
 from bulkremove.journal.verified import Verifications
 
 
-class Journal(Intake, Outcomes, Reads, Listings, Verifications):
+class Journal(Intake, Outcomes, Reads, Listings, Verifications, SeriesRows):
     """An open journal file. Synchronous; use from one thread at a time."""
 
     @classmethod
