@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 from bulkremove.cli.output import write_json
 from bulkremove.errors import UsageError
 from bulkremove.exits import EXIT_OK
+from bulkremove.outputs import check_output_path
 from bulkremove.report import build_report
 from bulkremove.settings import load_settings
 
@@ -48,6 +49,13 @@ NUMBER_EXPORT_COLUMNS = (
 def report_command(args: argparse.Namespace) -> int:
     from bulkremove.journal import Journal
 
+    if args.html:
+        check_output_path("--html", args.html)
+        from bulkremove.page import write_page
+
+        with Journal.open(args.journal) as journal:
+            write_page(journal, args.journal, args.html)
+        return EXIT_OK
     with Journal.open(args.journal) as journal:
         write_json(build_report(journal, args.journal), "-")
     return EXIT_OK

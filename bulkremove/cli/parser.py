@@ -162,6 +162,11 @@ def _add_run(commands: Any) -> None:
     what.add_argument("--resume", metavar="JOURNAL", help="continue the run of this journal")
     what.add_argument("--report", metavar="PATH", help="write the JSON report here (- stdout)")
     what.add_argument(
+        "--html",
+        metavar="PATH",
+        help="write the HTML run report here at the end: one self-contained page with charts",
+    )
+    what.add_argument(
         "--dry-run",
         action="store_true",
         help="read, validate, dedupe and count; print the plan; send nothing. The journal is "
@@ -176,12 +181,20 @@ def _add_run(commands: Any) -> None:
 def _add_report(commands: Any) -> None:
     report = commands.add_parser(
         "report",
-        help="print the JSON report of a journal",
-        description="Print the JSON report of a journal, finished or not.",
-        epilog="example:\n  bulkremove report bulkremove-runs/20261129T020000Z-00001.sqlite",
+        help="print the JSON report of a journal, or write its HTML run report",
+        description="Print the JSON report of a journal, finished or not; with --html, write "
+        "its HTML run report instead.",
+        epilog="examples:\n  bulkremove report bulkremove-runs/20261129T020000Z-00001.sqlite\n"
+        "  bulkremove report run.sqlite --html run.html",
         formatter_class=Formatter,
     )
     report.add_argument("journal", metavar="JOURNAL", help="the journal file of a run")
+    report.add_argument(
+        "--html",
+        metavar="PATH",
+        help="write the HTML run report (plan, outcomes, charts over time, retries, exit) to "
+        "PATH instead of printing the JSON; one self-contained file that fetches nothing",
+    )
     report.set_defaults(handler=report_command)
 
 
