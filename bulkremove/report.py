@@ -82,16 +82,7 @@ def summary_lines(report: dict[str, Any], failed_reason: str | None = None) -> l
         # a key that matches several records: say how many records went
         + (f"  records removed: {report['records_removed']}" if kind.several_records else ""),
     ]
-    if report["not_found_after_lost_answer"]:
-        lines.append(
-            f"not found after a lost answer (probably removed by this run): "
-            f"{report['not_found_after_lost_answer']}"
-        )
-    if report["failed_after_lost_answer"]:
-        lines.append(
-            f"failed after an unreadable or lost answer (may be removed already): "
-            f"{report['failed_after_lost_answer']}"
-        )
+    lines.extend(lost_answer_lines(report))
     inp = report["input"]
     listed = f" (listed in {report['skipped_lines']})" if report.get("skipped_lines") else ""
     sent = f"requests: {report['requests']};  time: {report['duration_s']:.1f} s"
@@ -106,6 +97,22 @@ def summary_lines(report: dict[str, Any], failed_reason: str | None = None) -> l
     # An aborted run's error line says what to fix: resuming as it is would fail again.
     if report["state"] != "aborted":
         lines.extend(next_steps(report["journal"], totals, failed_reason))
+    return lines
+
+
+def lost_answer_lines(report: dict[str, Any]) -> list[str]:
+    """The records answered after a lost answer, when there are any: what they probably mean."""
+    lines = []
+    if report["not_found_after_lost_answer"]:
+        lines.append(
+            f"not found after a lost answer (probably removed by this run): "
+            f"{report['not_found_after_lost_answer']}"
+        )
+    if report["failed_after_lost_answer"]:
+        lines.append(
+            f"failed after an unreadable or lost answer (may be removed already): "
+            f"{report['failed_after_lost_answer']}"
+        )
     return lines
 
 

@@ -15,11 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-COUNTS = (
-    "removed",
-    "not_found",
-    "failed",
-    "requests",
+RETRIES = (
     "throttled",
     "server_errors",
     "timeouts",
@@ -28,6 +24,8 @@ COUNTS = (
     "retry_wait_s",
     "paused_s",
 )
+"""Failed requests by kind, retries and the seconds they waited, seconds paused by Retry-After."""
+COUNTS = ("removed", "not_found", "failed", "requests", *RETRIES)
 """Figures that add up: what happened within a bucket."""
 GAUGES = ("rate", "in_call")
 """Figures that stand at a time: the last value a bucket saw (``rate`` None: unlimited)."""

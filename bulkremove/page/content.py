@@ -11,7 +11,7 @@ from bulkremove.journal import Journal
 from bulkremove.kinds import kind_named
 from bulkremove.plan import format_duration, selection_lines
 from bulkremove.report import build_report
-from bulkremove.series import COUNTS, GAUGES
+from bulkremove.series import COUNTS, GAUGES, RETRIES
 
 
 def page_content(journal: Journal, path: str) -> dict[str, Any]:
@@ -77,13 +77,4 @@ def _append(out: dict[str, list[Any]], row: dict[str, Any]) -> None:
 
 def retry_figures(rows: list[dict[str, Any]]) -> dict[str, float]:
     """The series' totals of failed requests, retries and the time they waited."""
-    names = (
-        "throttled",
-        "server_errors",
-        "timeouts",
-        "connection_errors",
-        "retries",
-        "retry_wait_s",
-        "paused_s",
-    )
-    return {name: round(sum(row[name] for row in rows), 3) for name in names}
+    return {name: round(sum(row[name] for row in rows), 3) for name in RETRIES}

@@ -19,7 +19,7 @@ import orjson
 from bulkremove.files import write_atomically
 from bulkremove.journal import Journal
 from bulkremove.page.content import page_content
-from bulkremove.report import STATES
+from bulkremove.report import STATES, lost_answer_lines
 
 POLICY = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:"
 """Inline script and style only: the page fetches nothing."""
@@ -162,17 +162,7 @@ def _outcomes(content: Mapping[str, Any], journal: Journal) -> str:
     figures = [f'<span data-figure="{s}">{totals[s]}</span>' for s in STATES]
     removed = f'<span data-figure="records_removed">{report["records_removed"]}</span>'
     rows.append(["all", *figures, *([removed] if several else [])])
-    notes = []
-    if report["not_found_after_lost_answer"]:
-        notes.append(
-            f"not found after a lost answer (probably removed by this run): "
-            f"{report['not_found_after_lost_answer']}"
-        )
-    if report["failed_after_lost_answer"]:
-        notes.append(
-            f"failed after an unreadable or lost answer (may be removed already): "
-            f"{report['failed_after_lost_answer']}"
-        )
+    notes = lost_answer_lines(report)
     return (
         f"<section id=outcomes><h2>Outcomes per campaign</h2><p>{escape(content['noun'])} by"
         f" state</p>{_table(head, rows, total=True)}"
