@@ -82,7 +82,11 @@ def _journal(path: Path, *, sent: bool) -> None:
         j.record_verification(figures, [("00001", 3, "removed", "still there")], at=1.0)
 
 
-@pytest.mark.skipif(chromium() is None, reason="no Chromium: apt-get install chromium")
+@pytest.mark.skipif(
+    chromium() is None,
+    reason="Chromium is not installed: the page is drawn by a real browser "
+    "(apt-get install -y --no-install-recommends chromium)",
+)
 def test_chromium_draws_the_page_with_no_error_and_no_request(tmp_path: Path) -> None:
     pages = []
     for sent in (True, False):
@@ -135,6 +139,14 @@ def test_run_and_report_write_the_page(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     shown = bulkremove(["report", "j.sqlite", "--html", "report.html"], cwd=tmp_path)
     assert (shown.returncode, shown.stdout) == (0, "")
+    piped = bulkremove(["report", "j.sqlite", "--html", "-"], cwd=tmp_path)
+    assert piped.stdout.startswith("<!doctype html>") and piped.stdout.endswith("</html>\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "ids.txt",
+        "j.sqlite",
+        "report.html",
+        "run.html",
+    ]
     run_page, report_page = (tmp_path / name for name in ("run.html", "report.html"))
     for page in (run_page, report_page):
         text = page.read_text()

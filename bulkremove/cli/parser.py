@@ -164,7 +164,8 @@ def _add_run(commands: Any) -> None:
     what.add_argument(
         "--html",
         metavar="PATH",
-        help="write the HTML run report here at the end: one self-contained page with charts",
+        help="write the HTML run report here at the end (- stdout): one self-contained page "
+        "with charts",
     )
     what.add_argument(
         "--dry-run",
@@ -193,7 +194,8 @@ def _add_report(commands: Any) -> None:
         "--html",
         metavar="PATH",
         help="write the HTML run report (plan, outcomes, charts over time, retries, exit) to "
-        "PATH instead of printing the JSON; one self-contained file that fetches nothing",
+        "PATH (- stdout) instead of printing the JSON; one self-contained file that fetches "
+        "nothing",
     )
     report.set_defaults(handler=report_command)
 

@@ -38,6 +38,8 @@ def run_command(args: argparse.Namespace) -> int:
         check_output_path("--report", args.report)
     if args.html:
         check_output_path("--html", args.html)
+        if args.html == "-" and args.report == "-":
+            raise UsageError("--report - and --html - would both write to stdout: give one a file")
     stored = stored_settings(args.resume) if args.resume else None
     settings = command_settings(args, TABLE, stored)
     if not args.resume and not args.inputs and settings.where is None:

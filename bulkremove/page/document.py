@@ -8,6 +8,7 @@ fetch, so a page opened from a mail attachment or an archive shows the same as i
 from __future__ import annotations
 
 import datetime
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from importlib import resources
@@ -39,8 +40,14 @@ FAILED_REQUESTS = {
 
 
 def write_page(journal: Journal, path: str, out: str, *, durable: bool = False) -> None:
-    """Write the HTML report of ``journal`` (opened from ``path``) to the file ``out``."""
-    write_atomically(out, render_page(journal, path).encode(), durable=durable)
+    """Write the HTML report of ``journal`` (opened from ``path``) to the file ``out`` (whole,
+    by a rename), or to stdout for ``-``."""
+    page = render_page(journal, path).encode()
+    if out == "-":
+        sys.stdout.buffer.write(page)
+        sys.stdout.flush()
+        return
+    write_atomically(out, page, durable=durable)
 
 
 def render_page(journal: Journal, path: str) -> str:
