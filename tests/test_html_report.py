@@ -34,11 +34,11 @@ def test_quiet_buckets_are_zeros_and_runs_are_kept_apart() -> None:
         _row(2, 500.0, 1.0, not_found=3, requests=1, rate=5.0),
     ]
     shown = columns(rows)
-    assert shown["at"] == [100.0, 102.0, 104.0, 106.0, 499.999, 500.0]
-    assert shown["ids_per_s"] == [20.0, 0.0, 0.0, 5.0, None, 3.0]
-    assert shown["requests_per_s"] == [2.0, 0.0, 0.0, 0.0, None, 1.0]
-    assert shown["throttled"] == [0, 0, 0, 1, None, 0]
-    assert shown["rate"] == [5.0, 5.0, 5.0, 2.5, None, 5.0]
+    assert shown["at"] == [100.0, 102.0, 104.0, 106.0, 108.0, 499.999, 500.0, 501.0]
+    assert shown["ids_per_s"] == [20.0, 0.0, 0.0, 5.0, 5.0, None, 3.0, 3.0]
+    assert shown["requests_per_s"] == [2.0, 0.0, 0.0, 0.0, 0.0, None, 1.0, 1.0]
+    assert shown["throttled"] == [0, 0, 0, 1, 1, None, 0, 0]
+    assert shown["rate"] == [5.0, 5.0, 5.0, 2.5, 2.5, None, 5.0, 5.0]
 
 
 def test_a_phone_journal_by_selection_shows_its_filters_and_records_removed(

@@ -42,9 +42,10 @@ def page_content(journal: Journal, path: str) -> dict[str, Any]:
 def columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
     """The series as the charts take it: one list per figure, per second where it is a count.
 
-    A bucket with no sample (nothing was committed in it) is shown as zero counts, its gauges as
-    the bucket's before. Between two runs of a journal a row of nulls, so that no line joins
-    them across the gap.
+    Each value is drawn as a step from its bucket's start, so each run ends with its last
+    bucket's values again at its end. A bucket with no sample (nothing was committed in it) is
+    shown as zero counts, its gauges as the bucket's before. Between two runs of a journal a row
+    of nulls, so that no line joins them across the gap.
     """
     out: dict[str, list[Any]] = {
         name: [] for name in ("at", "ids_per_s", "requests_per_s", *COUNTS, *GAUGES)
@@ -52,6 +53,7 @@ def columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
     last: dict[str, Any] | None = None
     for row in rows:
         if last is not None and row["run"] != last["run"]:
+            _append(out, {**last, "at": last["at"] + last["width"]})  # where the run ends
             for name, values in out.items():
                 values.append(row["at"] - 0.001 if name == "at" else None)
         elif last is not None:
@@ -62,6 +64,8 @@ def columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
                 _append(out, quiet)
         _append(out, row)
         last = row
+    if last is not None:
+        _append(out, {**last, "at": last["at"] + last["width"]})
     return out
 
 
