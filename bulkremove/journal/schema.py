@@ -20,6 +20,9 @@ Readable from the ``sqlite3`` shell::
     listed(campaign_key, record_id, key, fields)    -- the selected records as listed
     disagreements(campaign, key, state, api, at)    -- the last verification's findings: the key
                                                     -- as people read it, what the API said
+    restores(campaign_key, record_id, key, state,   -- ``bulkremove restore``: each removed record
+             new_record_id, attempts, detail, at)   -- added back (by its old record id), see
+                                                    -- :mod:`bulkremove.journal.restores`
 
 A record's key is the ``customer_id`` column: a customer id, or for a run with ``target =
 "phone_number"`` the number's key, its digits behind a sentinel ``1`` (see :mod:`bulkremove.ids`).
@@ -75,7 +78,7 @@ from bulkremove.journal.spans import RESOLVED, RESOLVED_FROM
 from bulkremove.kinds import kind_of
 
 APPLICATION_ID = int.from_bytes(b"BRMJ", "big")
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 TOOL = "bulkremove"
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -142,6 +145,17 @@ CREATE TABLE listed (
     record_id    INTEGER NOT NULL,
     key          NOT NULL,
     fields       TEXT NOT NULL,
+    PRIMARY KEY (campaign_key, record_id)
+) WITHOUT ROWID;
+CREATE TABLE restores (
+    campaign_key  INTEGER NOT NULL REFERENCES campaigns (id),
+    record_id     INTEGER NOT NULL,
+    key           NOT NULL,
+    state         TEXT NOT NULL DEFAULT 'pending',
+    new_record_id INTEGER,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    detail        TEXT,
+    at            REAL,
     PRIMARY KEY (campaign_key, record_id)
 ) WITHOUT ROWID;
 CREATE TABLE removed_records (
