@@ -17,6 +17,8 @@ from bulkremove.cli.completion import SHELLS, completion_command
 from bulkremove.cli.demo import demo_command
 from bulkremove.cli.journals import export_command, report_command, runs_command
 from bulkremove.cli.manpage import man_command
+from bulkremove.cli.restore import RESTORE_KEYS, restore_command
+from bulkremove.cli.restore import add_arguments as add_restore_arguments
 from bulkremove.cli.run import run_command
 from bulkremove.cli.verify import VERIFY_KEYS, verify_command
 from bulkremove.cli.verify import add_arguments as add_verify_arguments
@@ -75,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report(commands)
     _add_export(commands)
     _add_verify(commands)
+    _add_restore(commands)
     _add_runs(commands)
     _add_demo(commands)
     sandbox = commands.add_parser(
@@ -236,6 +239,29 @@ def _add_verify(commands: Any) -> None:
     add_verify_arguments(verify)
     add_setting_flags(verify, [TABLE[name] for name in VERIFY_KEYS])
     verify.set_defaults(handler=verify_command)
+
+
+def _add_restore(commands: Any) -> None:
+    restore = commands.add_parser(
+        "restore",
+        help="add back the records a journal removed, from its snapshot",
+        description="Add back the records a journal removed, as its snapshot holds them (a "
+        "--where run keeps one): status, agent, next call date and order; batch adds for CRM "
+        "campaigns, one add per record for phone campaigns. Each outcome (restored with the new "
+        "record id, already_present, failed) is kept in the journal; run it again to continue "
+        "a restore that stopped. Call history, notes and the old record ids cannot come back. "
+        "Uses the journal's settings, the password from the usual places.",
+        epilog="examples:\n"
+        "  bulkremove restore bulkremove-runs/20261129T020000Z-00001.sqlite --dry-run\n"
+        "  bulkremove restore run.sqlite --ids customers.txt --max-restore 1000 --yes\n\n"
+        "exit codes: 0 every record restored or already present; 2 refused, nothing sent (no\n"
+        "snapshot, --max-restore, no confirmation); 3 the API refused or kept failing;\n"
+        "4 records left failed or pending",
+        formatter_class=Formatter,
+    )
+    add_restore_arguments(restore)
+    add_setting_flags(restore, [TABLE[name] for name in RESTORE_KEYS])
+    restore.set_defaults(handler=restore_command)
 
 
 def _add_runs(commands: Any) -> None:
