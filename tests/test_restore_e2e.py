@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import time
@@ -72,6 +73,12 @@ def test_a_selection_comes_back_with_its_statuses_and_one_put_back_by_hand(
         again = restore(tmp_path)
         now = {r["customer_id"]: r for r in server.records("00007")}
         adds = server.stats()["adds"]
+    exported = bulkremove(["export", "j.sqlite", "--restored", "--format", "jsonl"], cwd=tmp_path)
+    report = json.loads(bulkremove(["report", "j.sqlite"], cwd=tmp_path).stdout)
+    assert report["restore"]["restored"] == 19 and report["restore"]["already_present"] == 1
+    rows = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert len(rows) == 20 and rows[0]["customer_id"] == str(removed[0]["customer_id"])
+    assert {row["state"] for row in rows[1:]} == {"restored"}
     assert asked.returncode == 2 and "not confirmed" in asked.stderr
     assert dry.returncode == 0 and "restore: add 20 records back" in dry.stderr, dry.stderr
     assert capped.returncode == 2 and "over --max-restore 5" in capped.stderr
@@ -105,14 +112,15 @@ def test_a_killed_restore_continues_adds_nothing_twice_and_halves_on_413(tmp_pat
         running.send_signal(signal.SIGKILL)
         running.wait()
         done = restore(tmp_path)
-        adds = server.stats()["adds"]
+        stats = server.stats()
         back = {r["customer_id"] for r in server.records("00007")}
     assert len(removed) == 60
     assert done.returncode == 4, done.stderr
     assert "restore: 59 restored" in done.stderr or "already present" in done.stderr
     assert "1 failed, 0 pending" in done.stderr
     assert "failed: 00007 customer 2:" in done.stderr and "not a known agent" in done.stderr
-    assert adds == 59  # each added once, over both restores
+    assert stats["adds"] == 59  # each added once, over both restores
+    assert stats["by_status"].get("413")  # the 900-byte limit was found by halving
     assert {r["customer_id"] for r in removed} - back == {2}
     with sqlite3.connect(tmp_path / "j.sqlite") as con:
         states = dict(con.execute("SELECT state, count(*) FROM restores GROUP BY state"))

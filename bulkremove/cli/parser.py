@@ -213,7 +213,15 @@ def _add_export(commands: Any) -> None:
     )
     export.add_argument("--campaign", help="only this campaign")
     export.add_argument(
-        "--format", choices=("txt", "csv", "jsonl"), default="txt", help="default txt"
+        "--restored",
+        action="store_true",
+        help="the restore's rows instead: key, state, new_record_id, detail (csv or jsonl)",
+    )
+    export.add_argument(
+        "--format",
+        choices=("txt", "csv", "jsonl"),
+        default=None,
+        help="default txt (csv with --restored)",
     )
     export.set_defaults(handler=export_command)
 
