@@ -36,10 +36,12 @@ def mixed(count: int, first: int = 1) -> list[dict[str, Any]]:
     return records
 
 
-def removed_by_selection(server: SandboxProcess, tmp_path: Path) -> list[dict[str, Any]]:
+def removed_by_selection(
+    server: SandboxProcess, tmp_path: Path, *extra: str
+) -> list[dict[str, Any]]:
     """Remove the records created in 2024 by a --where run; the records as they were."""
     before = {r["customer_id"]: r for r in server.records("00007")}
-    args = ["run", "--base-url", server.base_url, "--campaign", "00007", *FAST]
+    args = ["run", "--base-url", server.base_url, "--campaign", "00007", *FAST, *extra]
     args += ["--where", "create_date_to=2024-12-31", "--journal", "j.sqlite"]
     done = bulkremove(args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -166,3 +168,17 @@ def test_a_journal_without_a_snapshot_is_refused(tmp_path: Path) -> None:
     assert refused.returncode == 2 and "holds no snapshot" in refused.stderr, refused.stderr
     assert bad_ids.returncode == 2 and "bad.txt:2: customer id must be ASCII" in bad_ids.stderr
     assert requests == 1
+
+
+def test_answers_lost_on_the_way_back_are_guarded_by_already_exists(tmp_path: Path) -> None:
+    seed = write_records(tmp_path / "c.json", "00007", "customer_id", mixed(48))
+    with sandbox("--records", str(seed), "--agents", "jan", "--seed", "3") as server:
+        removed = removed_by_selection(server, tmp_path, "--retry-initial", "0.01")
+        server.post("/_sandbox/faults", {"drop_share": 0.5})
+        done = restore(tmp_path, "--concurrency", "1")
+        stats = server.stats()
+    exported = bulkremove(["export", "j.sqlite", "--restored"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert stats["adds"] == len(removed) == 24 and stats["dropped"] > 0
+    lost = [line for line in exported.stdout.splitlines() if "already_present" in line]
+    assert lost and all("whose answer was lost" in line for line in lost)
