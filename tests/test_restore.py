@@ -193,3 +193,21 @@ def test_the_sandbox_single_add_refuses_a_number_it_holds() -> None:
     with pytest.raises(AddRefused) as bad:
         add_number(campaign, {"phone_number": "+48"}, None, NOW)
     assert bad.value.status == 400
+
+
+def test_the_question_names_the_count_the_campaign_and_the_host() -> None:
+    from bulkremove.restore.plan import RestorePlan
+
+    plan = RestorePlan("j.sqlite", "https://acme.thulium.com/api", CUSTOMER_ID)
+    plan.todo["00001"] = [todo(n) for n in range(48_210)]
+    plan.todo["00002"] = []
+    assert plan.question() == (
+        "Add 48,210 records back to campaign 00001 on acme.thulium.com? [y/N] "
+    )
+    plan.concerns = [f"00001 customer {n}: MY_RECORD without an agent_login" for n in range(25)]
+    lines = plan.lines()
+    assert lines[:2] == [
+        "restore: add 48210 records back on acme.thulium.com",
+        "  campaign 00001: 48210",
+    ]
+    assert lines[-1] == "  ... and 5 more sent as listed"

@@ -8,7 +8,7 @@ hidden and only refuses.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
@@ -226,9 +226,28 @@ def _add_export(commands: Any) -> None:
     export.set_defaults(handler=export_command)
 
 
+def _journal_command(
+    commands: Any,
+    name: str,
+    keys: Iterable[str],
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    handler: Callable[[argparse.Namespace], int],
+    **texts: str,
+) -> None:
+    """A command on one journal that takes the settings of ``keys`` as flags beside its own."""
+    command = commands.add_parser(name, formatter_class=Formatter, **texts)
+    add_arguments(command)
+    add_setting_flags(command, [TABLE[key] for key in keys])
+    command.set_defaults(handler=handler)
+
+
 def _add_verify(commands: Any) -> None:
-    verify = commands.add_parser(
+    _journal_command(
+        commands,
         "verify",
+        VERIFY_KEYS,
+        add_verify_arguments,
+        verify_command,
         help="ask the API whether a journal is true: removed records gone, others still there",
         description="Ask the API whether what a journal says is true now: records removed or not "
         "found must be gone, records in_call or failed still there; pending ones are not "
@@ -242,16 +261,16 @@ def _add_verify(commands: Any) -> None:
         "  bulkremove verify run.sqlite --all\n\n"
         "exit codes: 0 the API agrees with every record checked; 7 it contradicts some;\n"
         "2 the journal or settings cannot be used; 3 the API refused or a GET kept failing",
-        formatter_class=Formatter,
     )
-    add_verify_arguments(verify)
-    add_setting_flags(verify, [TABLE[name] for name in VERIFY_KEYS])
-    verify.set_defaults(handler=verify_command)
 
 
 def _add_restore(commands: Any) -> None:
-    restore = commands.add_parser(
+    _journal_command(
+        commands,
         "restore",
+        RESTORE_KEYS,
+        add_restore_arguments,
+        restore_command,
         help="add back the records a journal removed, from its snapshot",
         description="Add back the records a journal removed, as its snapshot holds them (a "
         "--where run keeps one): status, agent, next call date and order; batch adds for CRM "
@@ -265,11 +284,7 @@ def _add_restore(commands: Any) -> None:
         "exit codes: 0 every record restored or already present; 2 refused, nothing sent (no\n"
         "snapshot, --max-restore, no confirmation); 3 the API refused or kept failing;\n"
         "4 records left failed or pending",
-        formatter_class=Formatter,
     )
-    add_restore_arguments(restore)
-    add_setting_flags(restore, [TABLE[name] for name in RESTORE_KEYS])
-    restore.set_defaults(handler=restore_command)
 
 
 def _add_runs(commands: Any) -> None:
