@@ -174,7 +174,7 @@ def test_answers_lost_on_the_way_back_are_guarded_by_already_exists(tmp_path: Pa
     seed = write_records(tmp_path / "c.json", "00007", "customer_id", mixed(48))
     with sandbox("--records", str(seed), "--agents", "jan", "--seed", "3") as server:
         removed = removed_by_selection(server, tmp_path, "--retry-initial", "0.01")
-        server.post("/_sandbox/faults", {"drop_share": 0.5})
+        server.post("/_sandbox/faults", {"drop_share": 0.5, "max_body_bytes": 1500})
         done = restore(tmp_path, "--concurrency", "1")
         stats = server.stats()
     exported = bulkremove(["export", "j.sqlite", "--restored"], cwd=tmp_path)
