@@ -1,4 +1,5 @@
-"""Reading records through the API's GETs, under the same rules as the DELETEs.
+"""Reading records through the API's GETs, under the same rules as the DELETEs (and any other
+request a command sends that way: a restore's adds, through :meth:`Lister.call`).
 
 Every GET waits on a rate limiter (``rate``, ``rate_burst``; lowered on 429, 503 and time-outs
 when ``adaptive``), and a transient failure (429, 5xx, time-out, refused or dropped connection,
