@@ -68,9 +68,7 @@ class Plan:
     @property
     def host(self) -> str:
         """The target's host, with the port when the URL names one."""
-        url = yarl.URL(self.base_url)
-        host = f"[{url.host}]" if url.host and ":" in url.host else str(url.host)
-        return f"{host}:{url.explicit_port}" if url.explicit_port else host
+        return host_of(self.base_url)
 
     @property
     def over_limit(self) -> int:
@@ -204,3 +202,10 @@ def format_duration(seconds: float) -> str:
     if whole < 3600:
         return f"{whole // 60} min {whole % 60:02d} s"
     return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+
+
+def host_of(base_url: str) -> str:
+    """The host of ``base_url``, with the port when the URL names one: what a question names."""
+    url = yarl.URL(base_url)
+    host = f"[{url.host}]" if url.host and ":" in url.host else str(url.host)
+    return f"{host}:{url.explicit_port}" if url.explicit_port else host

@@ -51,6 +51,7 @@ def build_report(journal: Journal, path: str) -> dict[str, Any]:
         "exit_code": journal.get_meta("exit_code"),
         "selection": journal.get_meta("listing"),
         "verified": verified_section(journal),
+        "restore": journal.get_meta("restore"),
     }
 
 

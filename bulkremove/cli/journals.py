@@ -66,6 +66,10 @@ def export_command(args: argparse.Namespace) -> int:
     from bulkremove.journal import Journal
     from bulkremove.kinds import kind_of
 
+    if args.restored:
+        return _export_restored(args)
+    args.format = args.format or "txt"
+
     if args.format == "txt" and not args.state:
         raise UsageError(
             "--state is required for --format txt (e.g. --state in_call); "
@@ -89,6 +93,36 @@ def export_command(args: argparse.Namespace) -> int:
             for values in _export_rows(journal, states, args.campaign, kind):
                 row = dict(zip(columns, values, strict=True))
                 out.write(orjson.dumps(row).decode() + "\n")
+    out.flush()
+    return EXIT_OK
+
+
+def _export_restored(args: argparse.Namespace) -> int:
+    """``export --restored``: one row per record a restore added back, or tried to."""
+    from bulkremove.journal import Journal
+    from bulkremove.kinds import kind_of
+
+    if args.state:
+        raise UsageError("--state names a removal's states: --restored exports every restore row")
+    if args.format == "txt":
+        raise UsageError("--restored exports rows: --format csv (the default) or jsonl")
+    out = sys.stdout
+    with Journal.open(args.journal) as journal:
+        kind = kind_of(journal.get_meta("settings") or {})
+        columns = ("campaign_id", kind.name, "state", "new_record_id", "detail")
+        rows = (
+            (campaign, kind.show(key), state, rid, detail or None)
+            for campaign, key, state, rid, detail in journal.restores()
+            if args.campaign is None or campaign == args.campaign
+        )
+        if args.format == "jsonl":
+            for values in rows:
+                out.write(orjson.dumps(dict(zip(columns, values, strict=True))).decode() + "\n")
+        else:
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(columns)
+            for values in rows:
+                writer.writerow([_csv_cell(value) for value in values])
     out.flush()
     return EXIT_OK
 

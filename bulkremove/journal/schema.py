@@ -23,6 +23,9 @@ Readable from the ``sqlite3`` shell::
     series(run, at, width, removed, not_found, failed, requests, throttled, server_errors,
            timeouts, connection_errors, retries, retry_wait_s, paused_s, rate, in_call)
                                                     -- each run's figures per time bucket
+    restores(campaign_key, record_id, key, state,   -- ``bulkremove restore``: each removed record
+             new_record_id, attempts, detail, at)   -- added back (by its old record id), see
+                                                    -- :mod:`bulkremove.journal.restores`
 
 A record's key is the ``customer_id`` column: a customer id, or for a run with ``target =
 "phone_number"`` the number's key, its digits behind a sentinel ``1`` (see :mod:`bulkremove.ids`).
@@ -170,6 +173,17 @@ CREATE TABLE series (
     rate              REAL,
     in_call           INTEGER,
     PRIMARY KEY (run, at)
+) WITHOUT ROWID;
+CREATE TABLE restores (
+    campaign_key  INTEGER NOT NULL REFERENCES campaigns (id),
+    record_id     INTEGER NOT NULL,
+    key           NOT NULL,
+    state         TEXT NOT NULL DEFAULT 'pending',
+    new_record_id INTEGER,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    detail        TEXT,
+    at            REAL,
+    PRIMARY KEY (campaign_key, record_id)
 ) WITHOUT ROWID;
 CREATE TABLE removed_records (
     campaign_key INTEGER NOT NULL REFERENCES campaigns (id),
