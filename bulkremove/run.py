@@ -2,13 +2,13 @@
 
 - **plan** (:mod:`bulkremove.prepared`): the settings are checked for an API root and
   credentials, the input is read into a new journal (or the journal to resume is opened, its
-  recorded settings merged under the caller's, see :mod:`bulkremove.resume`), and the run is
-  counted. A run by selection (``where``) lists its records into the journal instead
-  (:mod:`bulkremove.listing.selection`): GETs only. Nothing is sent; a dry run (:func:`plan`)
-  stops here and keeps its journal.
+  recorded settings merged under the caller's, see :mod:`bulkremove.resume`), the run is
+  counted and its snapshot planned (:mod:`bulkremove.snapshot`). A run by selection lists its
+  records into the journal instead (:mod:`bulkremove.listing.selection`): GETs only. Nothing is
+  removed; a dry run (:func:`plan`) stops here and keeps its journal.
 - **checks**: ``max_delete`` refuses a run that would send too many ids.
 - **consent**: ``confirm``, when given, is asked with the plan and may say no.
-- **execute**: the engine sends, in one task group with the signal watcher and the progress feed.
+- **execute**: the snapshot is taken; the engine sends, beside the signal watcher and progress feed.
 - **report**: the journal's counts give the report and the exit code (:mod:`bulkremove.exits`);
   the metrics file, when set, is written at the end, also for a run that failed. ``verify``
   then verifies a finished run (:func:`bulkremove.verify.job.verified_run`).
@@ -58,6 +58,7 @@ from bulkremove.report import build_report
 from bulkremove.resume import resume_settings
 from bulkremove.settings import Settings, require_api
 from bulkremove.signals import Interrupt, watch_signals
+from bulkremove.snapshot import plan_snapshot, take_snapshot
 from bulkremove.tally import Tally, TallyingStore
 from bulkremove.verify import Verification
 from bulkremove.verify.job import verified_run
@@ -147,8 +148,7 @@ async def run(
             raise
         sinks = list(progress)
         if metrics is not None:
-            interval = settings.progress_interval
-            sinks.append(MetricsProgress(metrics, str(prepared.path), interval))
+            sinks.append(MetricsProgress(metrics, str(prepared.path), settings.progress_interval))
         result = await execute(
             prepared, client=client, handle_signals=handle_signals, progress=sinks
         )
@@ -185,8 +185,7 @@ def check_max_delete(plan: Plan, settings: Settings) -> None:
         source = settings.sources.get("max_delete", "settings")
         raise RefusedError(
             f"this run would send {plan.ids} {plan.keys_word}, {plan.over_limit} more than "
-            f"max_delete = "
-            f"{plan.max_delete} (from {source}); nothing sent"
+            f"max_delete = {plan.max_delete} (from {source}); nothing sent"
         )
 
 
@@ -199,7 +198,8 @@ async def execute(
 ) -> JobResult:
     """Send a prepared run and report; the journal is closed when this returns.
 
-    A resumed journal's ``in_call`` and ``failed`` records are put back to pending first.
+    A resumed journal's ``in_call`` and ``failed`` records are put back to pending first; the
+    snapshot the plan chose is taken (or finished) before anything is sent.
     """
     if prepared.dry_run:
         prepared.journal.close()
@@ -209,6 +209,7 @@ async def execute(
         if prepared.plan.resumed:
             again = await anyio.to_thread.run_sync(journal.reset_for_resume)
             get_logger("run").info("journal_resumed", journal=str(prepared.path), retried=again)
+        await take_snapshot(prepared, functools.partial(_client_for, source=client))
         return await _execute(prepared, client, handle_signals, progress)
     finally:
         journal.close()
@@ -237,7 +238,8 @@ async def _prepare(
     prepare = functools.partial(
         prepare_run, settings, inputs=inputs, journal_path=journal, resume=resume, dry_run=dry_run
     )
-    return await anyio.to_thread.run_sync(prepare)
+    clients = functools.partial(_client_for, source=client)
+    return await plan_snapshot(await anyio.to_thread.run_sync(prepare), clients)
 
 
 async def _consent(confirm: Confirm, plan: Plan) -> None:
