@@ -75,15 +75,19 @@ def test_auto_takes_a_snapshot_exactly_when_it_adds_at_most_a_quarter(
 
 
 @given(CAMPAIGNS, st.integers(0, 100_000), st.integers(1, 2000), st.booleans())
-def test_declining_without_a_count_is_what_any_count_would_give(
-    keys: dict[str, int], size: int, requests: int, single_get: bool
+def test_declining_without_a_count_is_what_any_count_holding_the_keys_would_give(
+    keys: dict[str, int], extra: int, requests: int, single_get: bool
 ) -> None:
-    early = declined_early("auto", keys, requests)
+    early = declined_early("auto", keys, requests, single_get=single_get)
+    # a campaign holds at least the keys the run removes from it
+    records: dict[str, int | None] = {c: n + extra for c, n in keys.items()}
+    auto = decide("auto", keys, records, requests, single_get=single_get)
     if early is not None:
-        records: dict[str, int | None] = dict.fromkeys(keys, size)
-        assert not decide("auto", keys, records, requests, single_get=single_get).take
-        assert not early.take and "at least" in early.reason
-    assert declined_early("always", keys, requests) is None
+        assert not auto.take and not early.take and "at least" in early.reason
+    elif any(keys.values()):  # a snapshot as cheap as the keys allow fits in a quarter
+        fitting: dict[str, int | None] = dict(keys)
+        assert decide("auto", keys, fitting, requests, single_get=single_get).take
+    assert declined_early("always", keys, requests, single_get=single_get) is None
 
 
 def test_a_campaign_not_counted_leaves_the_cost_unknown() -> None:
@@ -99,6 +103,11 @@ def test_the_plan_line_says_how_and_what_it_costs() -> None:
         "snapshot: 11 GETs before the first DELETE, listing campaign 00001 (1000 records)"
     )
     declined = decide("auto", {"00001": 40}, {"00001": 1000}, 2, single_get=True).as_meta()
+    early = declined_early("auto", {"00001": 900}, 2, single_get=True)
+    assert early is not None and snapshot_line(early.as_meta()) == (
+        "snapshot: none taken: at least 10 GETs would add more than a quarter to the run's 2 "
+        "requests; --snapshot always takes it"
+    )
     assert snapshot_line(declined) == (
         "snapshot: none taken: 11 GETs would add more than a quarter to the run's 2 requests; "
         "--snapshot always takes it"

@@ -17,7 +17,8 @@ Readable from the ``sqlite3`` shell::
                                                     -- record ids, removed runs applied
     listing_pages(listing, pass, "offset", count, at, records)  -- pages of a selection's
                                                     -- listing, until its passes agree
-    listed(campaign_key, record_id, key, fields)    -- the selected records as listed
+    listed(campaign_key, record_id, key, fields)    -- records as listed: a selection's, or the
+                                                    -- snapshot of a run from input files
     disagreements(campaign, key, state, api, at)    -- the last verification's findings: the key
                                                     -- as people read it, what the API said
 
@@ -53,7 +54,9 @@ of ``listing_pages`` (``listing`` is ``selection``, or ``campaign`` for the whol
 phone selection checks against; ``records`` the page's records as JSON), committed as it comes,
 so a killed listing resumes at its last page. Once the passes agree, the selected records go to
 ``listed`` (one row each, ``fields`` the record as listed, JSON: the snapshot), their keys to
-``records`` as pending, and the pages are dropped.
+``records`` as pending, and the pages are dropped. A run from input files may take the same
+snapshot before its first DELETE (see :mod:`bulkremove.snapshot`; meta ``snapshot`` says whether
+and how).
 
 ``PRAGMA application_id`` marks the file as a bulkremove journal and ``PRAGMA user_version``
 holds the schema version. There is one schema: a file of another program, or of another schema

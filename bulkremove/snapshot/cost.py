@@ -43,10 +43,10 @@ def needs_count(keys: int, single_get: bool) -> bool:
     return not single_get or keys > 1
 
 
-def least_cost(keys: Mapping[str, int]) -> int:
-    """The fewest GETs any snapshot of ``keys`` per campaign costs, without counting a campaign:
-    a page or a record per campaign that has keys."""
-    return sum(1 for count in keys.values() if count)
+def least_cost(keys: Mapping[str, int], single_get: bool) -> int:
+    """The fewest GETs a snapshot of ``keys`` per campaign costs, without counting a campaign,
+    if each key is a record of its campaign: a campaign holds at least as many records."""
+    return sum(campaign_cost(n, n, single_get) or 0 for n in keys.values() if n)
 
 
 def within_share(cost: int, requests: int) -> bool:
@@ -106,7 +106,7 @@ def decide(
     if setting == "always":
         reason = "" if cost is not None else "a campaign could not be counted"
         return SnapshotPlan(setting, True, ways, counted, cost, requests, reason)
-    floor = least_cost(wanted) if cost is None else cost
+    floor = least_cost(wanted, single_get) if cost is None else cost
     if not within_share(floor, requests):
         reason = _dear(cost, floor, requests)
         return SnapshotPlan(setting, False, ways, counted, cost, requests, reason)
@@ -126,12 +126,15 @@ def campaign_cost(keys: int, records: int | None, single_get: bool) -> int | Non
     return min(keys, pages) if single_get else pages
 
 
-def declined_early(setting: str, keys: Mapping[str, int], requests: int) -> SnapshotPlan | None:
+def declined_early(
+    setting: str, keys: Mapping[str, int], requests: int, *, single_get: bool
+) -> SnapshotPlan | None:
     """The plan of a snapshot decided without counting any campaign: ``off``, or ``auto`` when
-    even the cheapest snapshot would cost too much; None when the campaigns must be counted."""
+    even the cheapest snapshot (:func:`least_cost`) would cost too much; None when the campaigns
+    must be counted."""
     if setting == "off":
-        return decide(setting, keys, {}, requests, single_get=True)
-    floor = least_cost(keys)
+        return decide(setting, keys, {}, requests, single_get=single_get)
+    floor = least_cost(keys, single_get)
     if setting == "auto" and not within_share(floor, requests):
         return SnapshotPlan(setting, False, {}, {}, None, requests, _dear(None, floor, requests))
     return None

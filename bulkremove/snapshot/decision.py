@@ -2,9 +2,11 @@
 decided by the ``snapshot`` setting, and the decision kept in the journal (meta ``snapshot``).
 
 Choosing between listing a campaign and one GET per record needs the campaign's size: one GET
-of its first page asks it (``count``). No GET is sent when the choice is plain without it
-(``off``; ``auto`` when even a page per campaign would cost more than a quarter of the run's
-requests; a CRM campaign with a single key). A real run refuses to go on when that GET fails,
+of its first page asks it (``count``). No GET is sent when the choice is plain without it:
+``off``; a CRM campaign with a single key; ``auto`` when the snapshot would cost more than a
+quarter of the run's requests even if the campaign held only the run's keys (it holds at least
+those it is asked to remove), which with the default batching is every run: a listing page
+holds 100 records, a DELETE up to 500 ids. A real run refuses to go on when that GET fails,
 as a listing would; a dry run tries once and shows the cost as unknown. A dry run keeps no
 decision: the run that resumes its journal decides again. A resumed run keeps the decision of
 the run that made the journal.
@@ -53,7 +55,7 @@ async def _decided(prepared: PreparedRun, clients: Clients) -> dict[str, Any]:
     settings, plan = prepared.settings, prepared.plan
     kind = kind_of(settings)
     keys = dict(plan.campaigns)
-    early = declined_early(settings.snapshot, keys, plan.requests)
+    early = declined_early(settings.snapshot, keys, plan.requests, single_get=kind.single_get)
     if early is not None:
         return early.as_meta()
     wanted = [c for c, n in sorted(keys.items()) if needs_count(n, kind.single_get)]
