@@ -224,10 +224,10 @@ def snapshot_line(snapshot: dict[str, Any]) -> str:
             f"snapshot: taken, {how}: {snapshot.get('found', 0)} records kept, "
             f"{missing} {'key' if missing == 1 else 'keys'} not found"
         )
-    cost = snapshot.get("cost")
-    costs = "GETs (how many is not known)" if cost is None else f"{cost} GETs"
     reason = f" ({snapshot['reason']})" if snapshot.get("reason") else ""
-    return f"snapshot: {costs} before the first DELETE, {how}{reason}"
+    if snapshot.get("cost") is None:
+        return f"snapshot: taken before the first DELETE, at a cost not known{reason}"
+    return f"snapshot: {snapshot['cost']} GETs before the first DELETE, {how}{reason}"
 
 
 def format_duration(seconds: float) -> str:

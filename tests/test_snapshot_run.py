@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e import bulkremove, run_args, run_cli, sandbox, start, write_ids, write_records
+from e2e import bulkremove, env, run_args, run_cli, sandbox, start, write_ids, write_records
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -198,3 +198,24 @@ def _progress(journal: Path) -> int:
         return 0
     offset = json.loads(row[0]).get("progress", {}).get("00001", {}).get("offset") if row else None
     return 0 if offset is None else (offset + 10) // 90
+
+
+def test_a_refused_run_asks_no_size_and_a_dry_run_without_credentials_shows_the_cost_unknown(
+    tmp_path: Path,
+) -> None:
+    write_ids(tmp_path / "ids.txt", range(1, 41))
+    with sandbox("--campaign", "00001=1-100") as server:
+        refused = run_cli(
+            server, "ids.txt", "--snapshot", "always", "--max-delete", "10", cwd=tmp_path
+        )
+        assert refused.returncode == 2 and "max_delete" in refused.stderr
+        anonymous = {k: v for k, v in env().items() if k != "BULKREMOVE_PASSWORD"}
+        dry = run_cli(
+            server, "ids.txt", "--snapshot", "always", "--dry-run",
+            cwd=tmp_path, journal="d.sqlite", environ=anonymous,
+        )  # fmt: skip
+        stats = server.stats()
+    assert dry.returncode == 0, dry.stderr
+    assert "snapshot: taken before the first DELETE, at a cost not known" in dry.stderr
+    assert "campaigns not counted: no credentials" in dry.stderr
+    assert stats["gets"] == 0 and stats["requests"] == 0

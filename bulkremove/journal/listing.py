@@ -77,19 +77,7 @@ class Listings(Connection):
     ) -> None:
         """Keep the selected ``(record id, key, fields)`` of ``campaign``, drop the pages, and
         write ``meta``, in one transaction."""
-        self._check_writable()
-        con = self._con
-        with self._failing("keeping the selection"):
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                self._insert_listed(campaign, records)
-                con.execute("DELETE FROM listing_pages")
-                self.set_metas(meta)
-                con.execute("COMMIT")
-            except BaseException:
-                con.rollback()
-                self._load_campaigns()
-                raise
+        self._keep_listed(campaign, records, meta, "keeping the selection", drop_pages=True)
 
     def add_snapshot(
         self,
@@ -99,12 +87,33 @@ class Listings(Connection):
     ) -> None:
         """Keep ``(record id, key, fields)`` of ``campaign`` as a snapshot took them, and write
         ``meta``, in one transaction."""
+        self._keep_listed(campaign, records, meta, "keeping a snapshot", drop_pages=False)
+
+    def _keep_listed(
+        self,
+        campaign: str,
+        records: Iterable[tuple[int, Any, Mapping[str, Any]]],
+        meta: Mapping[str, object],
+        action: str,
+        *,
+        drop_pages: bool,
+    ) -> None:
         self._check_writable()
         con = self._con
-        with self._failing("keeping a snapshot"):
+        with self._failing(action):
             con.execute("BEGIN IMMEDIATE")
             try:
-                self._insert_listed(campaign, records)
+                key = self._campaign_key(campaign)
+                con.executemany(
+                    "INSERT OR REPLACE INTO listed (campaign_key, record_id, key, fields)"
+                    " VALUES (?, ?, ?, ?)",
+                    (
+                        (key, record_id, value, orjson.dumps(fields).decode())
+                        for record_id, value, fields in records
+                    ),
+                )
+                if drop_pages:
+                    con.execute("DELETE FROM listing_pages")
                 self.set_metas(meta)
                 con.execute("COMMIT")
             except BaseException:
@@ -136,20 +145,6 @@ class Listings(Connection):
                 "SELECT count(*), count(DISTINCT key) FROM listed WHERE campaign_key = ?", (key,)
             ).fetchone()
         return int(rows), int(keys)
-
-    def _insert_listed(
-        self, campaign: str, records: Iterable[tuple[int, Any, Mapping[str, Any]]]
-    ) -> None:
-        """Add or replace rows of ``listed``, in the caller's transaction."""
-        key = self._campaign_key(campaign)
-        self._con.executemany(
-            "INSERT OR REPLACE INTO listed (campaign_key, record_id, key, fields)"
-            " VALUES (?, ?, ?, ?)",
-            (
-                (key, record_id, value, orjson.dumps(fields).decode())
-                for record_id, value, fields in records
-            ),
-        )
 
     def listed(self, campaign: str) -> Iterator[tuple[int, Any, dict[str, Any]]]:
         """``(record id, key, fields)`` of the selected records of ``campaign``, by record id."""

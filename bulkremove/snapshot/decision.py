@@ -29,11 +29,12 @@ from bulkremove.snapshot.taking import Clients
 async def plan_snapshot(prepared: PreparedRun, clients: Clients) -> PreparedRun:
     """``prepared`` with its plan's snapshot decided (and, for a real run, kept in the journal).
 
-    A run that already has one (a selection; the journal of a run that began) keeps it. On a
-    failure the prepared run is discarded (a journal it created is removed) and the error raised.
+    A run that already has one (a selection; the journal of a run that began) keeps it; a run
+    ``max_delete`` refuses gets none (and asks nothing). On a failure the prepared run is
+    discarded (a journal it created is removed) and the error raised.
     """
     plan = prepared.plan
-    if plan.snapshot or not plan.ids:
+    if plan.snapshot or not plan.ids or plan.over_limit:  # decided, or nothing to decide for
         return prepared
     try:
         snapshot = await _decided(prepared, clients)
