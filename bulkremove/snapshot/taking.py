@@ -48,8 +48,14 @@ async def take_snapshot(prepared: PreparedRun, clients: Clients) -> None:
     if not isinstance(meta, dict) or meta.get("state") != "taking":
         return
     settings = prepared.settings
-    async with clients(settings) as getter:
-        await _Taking(prepared.journal, settings, Lister(getter, settings), meta).run()
+    try:
+        async with clients(settings) as getter:
+            await _Taking(prepared.journal, settings, Lister(getter, settings), meta).run()
+    except (KeyboardInterrupt, anyio.get_cancelled_exc_class()):
+        # the command line ends an interrupted plan stage without a word: say how to go on
+        resume = f"bulkremove run --resume {prepared.path}"
+        get_logger("snapshot").warning("snapshot_interrupted", deletes_sent=0, resume=resume)
+        raise
 
 
 class _Taking:
