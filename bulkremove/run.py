@@ -25,12 +25,13 @@ import contextlib
 import functools
 import inspect
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
+from bulkremove.clients import ClientSource, client_for
 from bulkremove.endings import aborted_line, failed_reason, journal_failed
 from bulkremove.errors import (
     BulkRemoveError,
@@ -64,14 +65,10 @@ from bulkremove.verify import Verification
 from bulkremove.verify.job import verified_run
 
 if TYPE_CHECKING:
-    from bulkremove.client import Client
     from bulkremove.engine import Engine
 
 Confirm = Callable[[Plan], bool | Awaitable[bool]]
 """Asked with the plan before anything is sent; False refuses the run."""
-
-ClientSource = Callable[[Settings], Awaitable["Client | None"]]
-"""Gives a connection pool to share for a run with these settings, or None for one of its own."""
 
 _E = TypeVar("_E", bound=BaseException)
 
@@ -148,7 +145,8 @@ async def run(
             raise
         sinks = list(progress)
         if metrics is not None:
-            sinks.append(MetricsProgress(metrics, str(prepared.path), settings.progress_interval))
+            interval = settings.progress_interval
+            sinks.append(MetricsProgress(metrics, str(prepared.path), interval))
         result = await execute(
             prepared, client=client, handle_signals=handle_signals, progress=sinks
         )
@@ -185,7 +183,8 @@ def check_max_delete(plan: Plan, settings: Settings) -> None:
         source = settings.sources.get("max_delete", "settings")
         raise RefusedError(
             f"this run would send {plan.ids} {plan.keys_word}, {plan.over_limit} more than "
-            f"max_delete = {plan.max_delete} (from {source}); nothing sent"
+            f"max_delete = "
+            f"{plan.max_delete} (from {source}); nothing sent"
         )
 
 
@@ -198,8 +197,8 @@ async def execute(
 ) -> JobResult:
     """Send a prepared run and report; the journal is closed when this returns.
 
-    A resumed journal's ``in_call`` and ``failed`` records are put back to pending first; the
-    snapshot the plan chose is taken (or finished) before anything is sent.
+    A resumed journal's ``in_call`` and ``failed`` records are put back to pending first, and
+    the snapshot the plan chose is taken (or finished) before anything is sent.
     """
     if prepared.dry_run:
         prepared.journal.close()
@@ -209,7 +208,7 @@ async def execute(
         if prepared.plan.resumed:
             again = await anyio.to_thread.run_sync(journal.reset_for_resume)
             get_logger("run").info("journal_resumed", journal=str(prepared.path), retried=again)
-        await take_snapshot(prepared, functools.partial(_client_for, source=client))
+        await take_snapshot(prepared, client)
         return await _execute(prepared, client, handle_signals, progress)
     finally:
         journal.close()
@@ -231,15 +230,14 @@ async def _prepare(
         if not resume or selection.listing_state(resume) != selection.AGREED:
             selection.check_selection(settings, inputs)
             require_api(settings)  # listing needs credentials, even for a dry run
-            async with _client_for(settings, client) as getter:
+            async with client_for(settings, client) as getter:
                 return await selection.prepare_selection(
                     settings, getter, journal_path=journal, resume=resume, dry_run=dry_run
                 )
     prepare = functools.partial(
         prepare_run, settings, inputs=inputs, journal_path=journal, resume=resume, dry_run=dry_run
     )
-    clients = functools.partial(_client_for, source=client)
-    return await plan_snapshot(await anyio.to_thread.run_sync(prepare), clients)
+    return await plan_snapshot(await anyio.to_thread.run_sync(prepare), client)
 
 
 async def _consent(confirm: Confirm, plan: Plan) -> None:
@@ -332,7 +330,7 @@ async def _send(
     settings = prepared.settings
     try:
         try:
-            async with _client_for(settings, client) as sender, anyio.create_task_group() as group:
+            async with client_for(settings, client) as sender, anyio.create_task_group() as group:
                 store = TallyingStore(prepared.journal, sending.tally)
                 engine = Engine(settings, store, sender)
                 sending.engine = engine
@@ -376,18 +374,6 @@ def _report(prepared: PreparedRun, sending: _Sending, meter: ProgressMeter) -> J
     in_call, pending, engine = totals["in_call"], totals["pending"], sending.engine
     final = measure(meter, engine, final=True, in_call=in_call, pending=pending, ending=state)
     return JobResult(report, code, prepared.plan, final, error, failed_reason(journal))
-
-
-@contextlib.asynccontextmanager
-async def _client_for(settings: Settings, source: ClientSource | None) -> AsyncIterator[Client]:
-    shared = await source(settings) if source is not None else None
-    if shared is not None:
-        yield shared
-        return
-    from bulkremove.client import Client  # the HTTP stack loads once it is needed
-
-    async with Client(settings) as own:
-        yield own
 
 
 def _first(group: BaseExceptionGroup[_E]) -> _E:

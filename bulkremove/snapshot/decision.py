@@ -18,16 +18,17 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from bulkremove.clients import ClientSource, client_for
 from bulkremove.errors import BulkRemoveError
 from bulkremove.kinds import Kind, kind_of
 from bulkremove.logs import get_logger
 from bulkremove.prepared import PreparedRun
 from bulkremove.snapshot.cost import decide, declined_early, needs_count
-from bulkremove.snapshot.taking import Clients
 
 
-async def plan_snapshot(prepared: PreparedRun, clients: Clients) -> PreparedRun:
-    """``prepared`` with its plan's snapshot decided (and, for a real run, kept in the journal).
+async def plan_snapshot(prepared: PreparedRun, client: ClientSource | None) -> PreparedRun:
+    """``prepared`` with its plan's snapshot decided (and, for a real run, kept in the journal),
+    asking through ``client``'s pool or a client of its own.
 
     A run that already has one (a selection; the journal of a run that began) keeps it; a run
     ``max_delete`` refuses gets none (and asks nothing). On a failure the prepared run is
@@ -37,7 +38,7 @@ async def plan_snapshot(prepared: PreparedRun, clients: Clients) -> PreparedRun:
     if plan.snapshot or not plan.ids or plan.over_limit:  # decided, or nothing to decide for
         return prepared
     try:
-        snapshot = await _decided(prepared, clients)
+        snapshot = await _decided(prepared, client)
         if not prepared.dry_run:
             prepared.journal.set_meta("snapshot", snapshot)
     except BaseException:
@@ -52,7 +53,7 @@ async def plan_snapshot(prepared: PreparedRun, clients: Clients) -> PreparedRun:
     return dataclasses.replace(prepared, plan=dataclasses.replace(plan, snapshot=snapshot))
 
 
-async def _decided(prepared: PreparedRun, clients: Clients) -> dict[str, Any]:
+async def _decided(prepared: PreparedRun, client: ClientSource | None) -> dict[str, Any]:
     settings, plan = prepared.settings, prepared.plan
     kind = kind_of(settings)
     keys = dict(plan.campaigns)
@@ -60,7 +61,7 @@ async def _decided(prepared: PreparedRun, clients: Clients) -> dict[str, Any]:
     if early is not None:
         return early.as_meta()
     wanted = [c for c, n in sorted(keys.items()) if needs_count(n, kind.single_get)]
-    records, why = await _counted(prepared, clients, kind, wanted) if wanted else ({}, "")
+    records, why = await _counted(prepared, client, kind, wanted) if wanted else ({}, "")
     snapshot = decide(settings.snapshot, keys, records, plan.requests, single_get=kind.single_get)
     meta = snapshot.as_meta()
     if why:
@@ -69,7 +70,7 @@ async def _decided(prepared: PreparedRun, clients: Clients) -> dict[str, Any]:
 
 
 async def _counted(
-    prepared: PreparedRun, clients: Clients, kind: Kind, campaigns: list[str]
+    prepared: PreparedRun, client: ClientSource | None, kind: Kind, campaigns: list[str]
 ) -> tuple[Mapping[str, int | None], str]:
     """How many records each of ``campaigns`` holds now, one GET each, and why some are not
     counted (a dry run only: a real run raises)."""
@@ -82,7 +83,7 @@ async def _counted(
         settings = dataclasses.replace(settings, max_attempts=1)  # a dry run does not wait
     counts: dict[str, int | None] = {}
     try:
-        async with clients(settings) as getter:
+        async with client_for(settings, client) as getter:
             lister = Lister(getter, settings)
             for campaign in campaigns:
                 counts[campaign] = (await lister.page(kind, campaign, None, 0)).count

@@ -16,12 +16,11 @@ ever: it has no row in ``listed``, and the snapshot counts it as ``missing``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from bulkremove.clients import ClientSource, client_for
 from bulkremove.journal import Journal
 from bulkremove.kinds import Kind, kind_of
 from bulkremove.logs import get_logger
@@ -29,19 +28,18 @@ from bulkremove.prepared import PreparedRun
 from bulkremove.settings import Settings
 
 if TYPE_CHECKING:
-    from bulkremove.listing.fetch import Getter, Lister
+    from bulkremove.listing.fetch import Lister
     from bulkremove.listing.records import ListedRecord
 
-Clients = Callable[[Settings], AbstractAsyncContextManager["Getter"]]
-"""Opens a client (anything that sends GETs) for these settings, for the length of a block."""
 CHUNK = 200
 """Keys asked by single GETs between two commits."""
 PROGRESS_PAGES = 50
 """A long snapshot logs how far it is every this many pages or chunks."""
 
 
-async def take_snapshot(prepared: PreparedRun, clients: Clients) -> None:
-    """Take (or finish) the snapshot the journal plans; nothing when it plans none."""
+async def take_snapshot(prepared: PreparedRun, client: ClientSource | None) -> None:
+    """Take (or finish) the snapshot the journal plans, through ``client``'s pool or a client
+    of its own; nothing when it plans none."""
     from bulkremove.listing.fetch import Lister  # the listing loads once it is needed
 
     meta = prepared.journal.get_meta("snapshot")
@@ -49,7 +47,7 @@ async def take_snapshot(prepared: PreparedRun, clients: Clients) -> None:
         return
     settings = prepared.settings
     try:
-        async with clients(settings) as getter:
+        async with client_for(settings, client) as getter:
             await _Taking(prepared.journal, settings, Lister(getter, settings), meta).run()
     except (KeyboardInterrupt, anyio.get_cancelled_exc_class()):
         # the command line ends an interrupted plan stage without a word: say how to go on
