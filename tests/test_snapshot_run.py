@@ -186,8 +186,31 @@ def test_a_snapshot_killed_midway_resumes_and_no_delete_goes_before_it_is_whole(
     assert set(_listed(journal)) == set(range(1, 1501))
 
 
-def _progress(journal: Path) -> int:
-    """The pages of the snapshot a journal has committed."""
+def test_single_gets_killed_midway_resume_after_the_last_chunk(tmp_path: Path) -> None:
+    write_ids(tmp_path / "ids.txt", range(1, 301))  # 300 GETs, against 1112 pages
+    journal = tmp_path / "r.sqlite"
+    with sandbox("--campaign", "00001=1-100000") as server:
+        process = start(
+            run_args(server, "ids.txt", "--snapshot", "always", "--rate", "100",
+                     "--rate-burst", "1", journal=str(journal)),
+            cwd=tmp_path,
+        )  # fmt: skip
+        deadline = time.monotonic() + 20
+        while not _snapshot(journal).get("after") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        stats = server.stats()
+        assert _snapshot(journal) == {"after": 200} and stats["ids_requested"] == 0
+        done = bulkremove(["run", "--resume", str(journal), "--report", "-"], cwd=tmp_path)
+        report = _report(done)
+        assert server.stats()["gets"] - stats["gets"] == 100, "only the keys after the chunk"
+    assert report["snapshot"]["ways"] == {"00001": "record"} and report["snapshot"]["found"] == 300
+    assert set(_listed(journal)) == set(range(1, 301)) and report["totals"]["removed"] == 300
+
+
+def _snapshot(journal: Path) -> dict[str, Any]:
+    """How far the snapshot of campaign 00001 a journal holds has come."""
     try:
         con = sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=1)
         try:
@@ -195,8 +218,14 @@ def _progress(journal: Path) -> int:
         finally:
             con.close()
     except sqlite3.Error:
-        return 0
-    offset = json.loads(row[0]).get("progress", {}).get("00001", {}).get("offset") if row else None
+        return {}
+    progress: dict[str, Any] = json.loads(row[0]).get("progress", {}) if row else {}
+    return dict(progress.get("00001", {}))
+
+
+def _progress(journal: Path) -> int:
+    """The pages of the snapshot a journal has committed."""
+    offset = _snapshot(journal).get("offset")
     return 0 if offset is None else (offset + 10) // 90
 
 
