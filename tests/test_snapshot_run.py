@@ -7,6 +7,7 @@ import os
 import signal
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -165,16 +166,7 @@ def test_a_snapshot_killed_midway_resumes_and_no_delete_goes_before_it_is_whole(
     write_ids(tmp_path / "ids.txt", range(1, 1501))
     journal = tmp_path / "k.sqlite"
     with sandbox("--campaign", "00001=1-2000") as server:
-        process = start(
-            run_args(server, "ids.txt", "--snapshot", "always", "--rate", "10",
-                     "--rate-burst", "1", journal=str(journal)),
-            cwd=tmp_path,
-        )  # fmt: skip
-        deadline = time.monotonic() + 20
-        while _progress(journal) < 5 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
+        _kill_when(server, journal, "10", lambda: _progress(journal) >= 5)
         kept, stats = _progress(journal), server.stats()
         assert 5 <= kept < 23 and stats["ids_requested"] == 0, "no DELETE before the snapshot"
         done = bulkremove(["run", "--resume", str(journal), "--report", "-"], cwd=tmp_path)
@@ -190,16 +182,7 @@ def test_single_gets_killed_midway_resume_after_the_last_chunk(tmp_path: Path) -
     write_ids(tmp_path / "ids.txt", range(1, 301))  # 300 GETs, against 1112 pages
     journal = tmp_path / "r.sqlite"
     with sandbox("--campaign", "00001=1-100000") as server:
-        process = start(
-            run_args(server, "ids.txt", "--snapshot", "always", "--rate", "100",
-                     "--rate-burst", "1", journal=str(journal)),
-            cwd=tmp_path,
-        )  # fmt: skip
-        deadline = time.monotonic() + 20
-        while not _snapshot(journal).get("after") and time.monotonic() < deadline:
-            time.sleep(0.01)
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
+        _kill_when(server, journal, "100", lambda: bool(_snapshot(journal).get("after")))
         stats = server.stats()
         assert _snapshot(journal) == {"after": 200} and stats["ids_requested"] == 0
         done = bulkremove(["run", "--resume", str(journal), "--report", "-"], cwd=tmp_path)
@@ -207,6 +190,21 @@ def test_single_gets_killed_midway_resume_after_the_last_chunk(tmp_path: Path) -
         assert server.stats()["gets"] - stats["gets"] == 100, "only the keys after the chunk"
     assert report["snapshot"]["ways"] == {"00001": "record"} and report["snapshot"]["found"] == 300
     assert set(_listed(journal)) == set(range(1, 301)) and report["totals"]["removed"] == 300
+
+
+def _kill_when(server: Any, journal: Path, rate: str, reached: Callable[[], bool]) -> None:
+    """Start a run of ids.txt beside ``journal`` with ``--snapshot always`` at ``rate``, and
+    SIGKILL it once ``reached``."""
+    process = start(
+        run_args(server, "ids.txt", "--snapshot", "always", "--rate", rate, "--rate-burst", "1",
+                 journal=str(journal)),
+        cwd=journal.parent,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while not reached() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def _snapshot(journal: Path) -> dict[str, Any]:
