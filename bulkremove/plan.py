@@ -44,6 +44,9 @@ class Plan:
     """A run by selection: its filters and the listing's figures (the journal's ``listing``)."""
     target: str = "customer_id"
     """The kind of key sent (see :mod:`bulkremove.kinds`)."""
+    snapshot: dict[str, Any] = field(default_factory=dict)
+    """The snapshot taken before the first DELETE (the journal's meta ``snapshot``, see
+    :mod:`bulkremove.snapshot`); empty when not decided yet."""
 
     @property
     def noun(self) -> str:
@@ -109,6 +112,8 @@ class Plan:
             f"{self.max_ids_per_request} ids each); at least {format_duration(self.seconds)} "
             f"at {self.rate:g} requests/s, more if records are in calls"
         )
+        if self.snapshot:
+            out.append(snapshot_line(self.snapshot))
         if self.max_delete is not None:
             verdict = (
                 f"{self.over_limit} over: the run is refused" if self.over_limit else "within it"
@@ -136,6 +141,7 @@ class Plan:
             "over_max_delete": self.over_limit,
             "input": dict(self.input),
             "selection": dict(self.selection) or None,
+            "snapshot": dict(self.snapshot) or None,
         }
 
 
@@ -170,6 +176,7 @@ def make_plan(journal: Journal, settings: Settings, *, resumed: bool, name: str)
         max_delete=settings.max_delete,
         selection=dict(journal.get_meta("listing") or {}),
         target=kind.name,
+        snapshot=dict(journal.get_meta("snapshot") or {}),
     )
 
 
@@ -192,6 +199,33 @@ def selection_lines(listing: dict[str, Any], most: int = 5) -> list[str]:
         more = f"; and {len(held) - most} more" if len(held) > most else ""
         out.append(f"held back: {len(held)} numbers carried by records not selected: {shown}{more}")
     return out
+
+
+def snapshot_line(snapshot: dict[str, Any]) -> str:
+    """The snapshot of a run for people: taken or not, how, and what it costs."""
+    state, ways = snapshot.get("state"), snapshot.get("ways") or {}
+    if "selection" in ways.values():
+        return "snapshot: the selected records as listed (no request of its own)"
+    if state == "not_taken":
+        reason = snapshot.get("reason") or "not taken"
+        hint = "" if snapshot.get("setting") == "off" else "; --snapshot always takes it"
+        return f"snapshot: none taken: {reason}{hint}"
+    records = snapshot.get("records") or {}
+    how = ", ".join(
+        f"listing campaign {c} ({records.get(c)} records)" if way == "listing" else
+        f"one GET per record of campaign {c}"
+        for c, way in sorted(ways.items())
+    )  # fmt: skip
+    if state == "taken":
+        missing = snapshot.get("missing", 0)
+        return (
+            f"snapshot: taken, {how}: {snapshot.get('found', 0)} records kept, "
+            f"{missing} {'key' if missing == 1 else 'keys'} not found"
+        )
+    reason = f" ({snapshot['reason']})" if snapshot.get("reason") else ""
+    if snapshot.get("cost") is None:
+        return f"snapshot: taken before the first DELETE, at a cost not known{reason}"
+    return f"snapshot: {snapshot['cost']} GETs before the first DELETE, {how}{reason}"
 
 
 def format_duration(seconds: float) -> str:

@@ -1,9 +1,10 @@
 """The report of a journal: counts per campaign and state, input figures, requests, exit code.
 
 A run by selection adds ``selection``: its filters and the listing's figures (passes, pages,
-requests, numbers held back). Built from the journal alone, so ``bulkremove report`` gives the
-same JSON for any journal, finished or not, as ``bulkremove run --report`` does at the end of a
-run.
+requests, numbers held back). ``snapshot`` is the journal's meta of that name (see
+:mod:`bulkremove.snapshot`), or None. Built from the journal alone, so ``bulkremove report``
+gives the same JSON for any journal, finished or not, as ``bulkremove run --report`` does at the
+end of a run.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from bulkremove.journal import Journal
 from bulkremove.kinds import kind_named, kind_of
-from bulkremove.plan import selection_lines
+from bulkremove.plan import selection_lines, snapshot_line
 
 STATES = ("removed", "not_found", "in_call", "failed", "pending")
 SHOWN_DISAGREEMENTS = 100
@@ -50,6 +51,7 @@ def build_report(journal: Journal, path: str) -> dict[str, Any]:
         "duration_s": round(float(journal.get_meta("duration_s") or 0.0), 3),
         "exit_code": journal.get_meta("exit_code"),
         "selection": journal.get_meta("listing"),
+        "snapshot": journal.get_meta("snapshot"),
         "verified": verified_section(journal),
         "restore": journal.get_meta("restore"),
     }
@@ -95,6 +97,8 @@ def summary_lines(report: dict[str, Any], failed_reason: str | None = None) -> l
             f"input: {inp['lines']} lines, {inp['ids']} {kind.keys_word}, "
             f"{inp['duplicates']} duplicates, {inp['invalid']} invalid{listed};  {sent}"
         )
+    if report.get("snapshot"):
+        lines.append(snapshot_line(report["snapshot"]))
     # An aborted run's error line says what to fix: resuming as it is would fail again.
     if report["state"] != "aborted":
         lines.extend(next_steps(report["journal"], totals, failed_reason))

@@ -28,7 +28,7 @@ def test_slows_down_under_429_and_keeps_throttling_rare(tmp_path: Path) -> None:
     with sandbox("--campaign", "00001=1-600", "--rate-limit", "20", "--rate-burst", "3") as srv:
         done = run_cli(
             srv, ids, "--max-ids-per-request", "10", "--rate", "80", "--concurrency", "4",
-            "--log-level", "debug",
+            "--log-level", "debug", "--snapshot", "off",
             cwd=tmp_path,
         )  # fmt: skip
         stats = srv.stats()
@@ -53,7 +53,7 @@ def test_recovers_when_the_server_stops_throttling(tmp_path: Path) -> None:
         try:
             done = run_cli(
                 srv, ids, "--max-ids-per-request", "10", "--rate", "40", "--concurrency", "4",
-                "--log-level", "debug",
+                "--log-level", "debug", "--snapshot", "off",
                 cwd=tmp_path,
             )  # fmt: skip
         finally:
@@ -71,7 +71,7 @@ def test_retry_after_pauses_every_worker(tmp_path: Path) -> None:
     with sandbox("--campaign", "00001=1-60", "--rate-limit", "1", "--rate-burst", "1") as srv:
         done = run_cli(
             srv, ids, "--max-ids-per-request", "10", "--rate", "100", "--concurrency", "8",
-            cwd=tmp_path,
+            "--snapshot", "off", cwd=tmp_path,
         )  # fmt: skip
         stats = srv.stats()
     assert done.returncode == 0, done.stderr

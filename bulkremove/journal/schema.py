@@ -17,7 +17,8 @@ Readable from the ``sqlite3`` shell::
                                                     -- record ids, removed runs applied
     listing_pages(listing, pass, "offset", count, at, records)  -- pages of a selection's
                                                     -- listing, until its passes agree
-    listed(campaign_key, record_id, key, fields)    -- the selected records as listed
+    listed(campaign_key, record_id, key, fields)    -- records as listed: a selection's, or the
+                                                    -- snapshot of a run from input files
     disagreements(campaign, key, state, api, at)    -- the last verification's findings: the key
                                                     -- as people read it, what the API said
     series(run, at, width, removed, not_found, failed, requests, throttled, server_errors,
@@ -59,7 +60,9 @@ of ``listing_pages`` (``listing`` is ``selection``, or ``campaign`` for the whol
 phone selection checks against; ``records`` the page's records as JSON), committed as it comes,
 so a killed listing resumes at its last page. Once the passes agree, the selected records go to
 ``listed`` (one row each, ``fields`` the record as listed, JSON: the snapshot), their keys to
-``records`` as pending, and the pages are dropped.
+``records`` as pending, and the pages are dropped. A run from input files may take the same
+snapshot before its first DELETE (see :mod:`bulkremove.snapshot`; meta ``snapshot`` says whether
+and how).
 
 Each run keeps its figures over time in ``series`` (see :mod:`bulkremove.journal.series`):
 counts within each bucket (outcomes, requests, failed requests by kind, retries and the seconds
