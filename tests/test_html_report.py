@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bulkremove.journal import Journal, OutcomeGroup
+from bulkremove.journal.restores import RestoreOutcome
 from bulkremove.page import render_page, write_page
 from bulkremove.page.content import columns
 from bulkremove.series import COUNTS, GAUGES
@@ -55,6 +56,35 @@ def test_a_phone_journal_by_selection_shows_its_filters_and_records_removed(
     assert "<p>phone numbers by state</p>" in page
     assert 'data-figure="removed">1<' in page and 'data-figure="records_removed">2<' in page
     assert "selection: campaign 00001 where system_status=NO_CALL" in page
+
+
+def test_a_restored_journal_shows_its_snapshot_and_every_record_not_added_back(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "restored.sqlite"
+    with Journal.create(path, {"campaign": "00001"}) as journal:
+        journal.add_pending([("00001", [7, 8, 9])])
+        journal.record_groups([OutcomeGroup("00001", [7, 8, 9], "removed", 5.0, [70, 80, 90])])
+        snapshot = {"setting": "always", "state": "taken", "ways": {"00001": "single"}}
+        journal.set_metas({"snapshot": {**snapshot, "found": 3, "missing": 0}})
+        journal.add_restores("00001", [(70, 7), (80, 8), (90, 9)])
+        journal.record_restores(
+            "00001",
+            [
+                RestoreOutcome(70, "restored", 170, None),
+                RestoreOutcome(80, "already_present", None, "ALREADY_EXISTS"),
+                RestoreOutcome(90, "failed", None, "agent <gone> is unknown"),
+            ],
+        )
+        journal.set_metas({"restore": {**journal.restore_counts(), "at": 6.0}})
+        page = render_page(journal, str(path))
+    assert "snapshot: taken, one GET per record of campaign 00001: 3 records kept" in page
+    restored = page[page.index("<section id=restored>") :]
+    restored = restored[: restored.index("</section>")]
+    for state, count in (("restored", 1), ("already_present", 1), ("failed", 1), ("pending", 0)):
+        assert f"<dt>{state}</dt><dd>{count}</dd>" in restored
+    assert "agent &lt;gone&gt; is unknown" in restored, "failed records are listed, escaped"
+    assert "ALREADY_EXISTS" not in restored, "only the records not added back are listed"
 
 
 def _journal(path: Path, *, sent: bool) -> None:

@@ -19,8 +19,10 @@ import orjson
 
 from bulkremove.files import write_atomically
 from bulkremove.journal import Journal
+from bulkremove.journal.restores import RESTORE_STATES
 from bulkremove.page.content import page_content
-from bulkremove.report import STATES, lost_answer_lines
+from bulkremove.plan import snapshot_line
+from bulkremove.report import SHOWN_DISAGREEMENTS, STATES, lost_answer_lines
 
 POLICY = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:"
 """Inline script and style only: the page fetches nothing."""
@@ -63,6 +65,7 @@ def render_page(journal: Journal, path: str) -> str:
         _over_time(content),
         _retries(content),
         _verified(report.get("verified")),
+        _restored(report.get("restore"), journal),
         f"<footer>made by bulkremove {escape(content['made_by'])} on "
         f"{escape(_when(content['made_at']))} from {escape(path)}</footer>",
     ]
@@ -152,6 +155,8 @@ def _plan(content: Mapping[str, Any]) -> str:
         )
         rows = [[escape(c), n] for c, n in plan["campaigns"].items()]
         parts.append(_table(["campaign", content["noun"]], rows))
+    if report.get("snapshot"):
+        parts.append(_list([snapshot_line(report["snapshot"])], "snapshot"))
     parts.append("</section>")
     return "".join(parts)
 
@@ -238,6 +243,20 @@ def _verified(section: Mapping[str, Any] | None) -> str:
         f"<section id=verified><h2>Verified</h2>{_facts(facts)}"
         f"{_list(how_lines(dict(section)), 'how')}{found}</section>"
     )
+
+
+def _restored(counts: Mapping[str, Any] | None, journal: Journal) -> str:
+    """The restore's counts, and each record it did not add back with the API's answer."""
+    if counts is None:
+        return ""
+    facts = [(state, counts.get(state, 0)) for state in RESTORE_STATES]
+    rows = [
+        [escape(campaign), escape(str(key)), escape(state), escape(detail)]
+        for campaign, key, state, _, detail in journal.restores()
+        if state in ("failed", "pending")
+    ][:SHOWN_DISAGREEMENTS]
+    left = _table(["campaign", "key", "state", "answer"], rows) if rows else ""
+    return f"<section id=restored><h2>Restored</h2>{_facts(facts)}{left}</section>"
 
 
 def _facts(pairs: Iterable[tuple[str, Any]], *, raw: bool = False) -> str:
