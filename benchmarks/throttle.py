@@ -5,10 +5,11 @@
 
 The sandbox, in its own process, allows ``--limit`` requests/s (a token bucket holding
 ``--server-burst`` tokens, answering 429 with Retry-After rounded up to whole seconds, as nginx's
-limit_req with a small burst would). ``bulkremove run`` runs as a whole process once per factor,
-told ``--rate`` that many times the limit, carrying enough ids for about ``--seconds`` of sending
-at the limit. With ``--headers`` the sandbox also states its limit in headers (the IETF draft's
-``RateLimit-*``, then ``X-RateLimit-*``) for a run told 50 times the limit.
+limit_req with a small burst would). ``bulkremove run --snapshot off`` (its DELETEs alone) runs
+as a whole process once per factor, told ``--rate`` that many times the limit, carrying enough
+ids for about ``--seconds`` of sending at the limit. With ``--headers`` the sandbox also states
+its limit in headers (the IETF draft's ``RateLimit-*``, then ``X-RateLimit-*``) for a run told 50
+times the limit.
 
 Printed per run, from the sandbox's own count by second (first request to last answer): requests
 accepted per second, the ratio to the limit, 429s as a share of all requests, and the seconds
@@ -62,7 +63,7 @@ def run_once(
              "--campaign", "00001", "--input", str(ids_file), "--concurrency", "8",
              "--rate", f"{client_rate:g}", "--max-ids-per-request", str(max_ids),
              "--journal", str(folder / f"j-{client_rate:g}-{headers}-{ids}.sqlite"),
-             "--log-level", "warning"],
+             "--log-level", "warning", "--snapshot", "off"],
             env=env, capture_output=True, text=True, check=False,
         )  # fmt: skip
         took = time.monotonic() - started

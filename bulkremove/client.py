@@ -28,6 +28,7 @@ from bulkremove.errors import (
     AuthenticationError,
     BadAnswerError,
     BatchRejectedError,
+    BodyTooLargeError,
     CampaignNotFoundError,
     CannotConnectError,
     ConfigError,
@@ -167,15 +168,36 @@ class Client:
             raise self._not_found("GET", url, body)
         raise self._error(status, body, retry_after)
 
+    async def post(self, target: str, body: bytes) -> tuple[int, bytes]:
+        """POST the JSON ``body`` to ``target`` (as for :meth:`get`): the status and body of a
+        2xx answer, or of a 400 or 409 (what an add answers for a record it refuses).
+
+        413 is a BodyTooLargeError; a 404 the CampaignNotFoundError; others map as a DELETE's.
+        """
+        url = self._origin.join(yarl.URL(f"{self._base_path.rstrip('/')}/{target}", encoded=True))
+        status, answer, retry_after, limits = await self._exchange("POST", url, body)
+        if 200 <= status < 300 or status in (400, 409):
+            return status, answer
+        if status == 413:
+            raise BodyTooLargeError(error_message(status, answer), status=status, body=answer)
+        if status == 404:
+            raise self._not_found("POST", url, answer)
+        error = self._error(status, answer, retry_after)
+        error.limits = limits
+        raise error
+
     async def _exchange(
-        self, method: str, url: yarl.URL
+        self, method: str, url: yarl.URL, data: bytes | None = None
     ) -> tuple[int, bytes, str | None, RateLimits | None]:
         """Send one request: its status, body, Retry-After and rate-limit headers, or the
         mapped error."""
         if self._session is None:
             raise RuntimeError("Client used outside 'async with'")
+        sent = None if data is None else {"Content-Type": "application/json"}
         try:
-            async with self._session.request(method, url, allow_redirects=False) as response:
+            async with self._session.request(
+                method, url, data=data, headers=sent, allow_redirects=False
+            ) as response:
                 status, headers = response.status, response.headers
                 return (
                     status,

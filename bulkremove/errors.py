@@ -32,6 +32,7 @@ A transient error's ``answer_lost`` says the request may have been carried out: 
 dropped connection, a 5xx (a gateway's 502 may follow a removal done upstream) or an unreadable
 body. A later NOT_EXIST for its records is then flagged as probably our own removal.
         ├── UrlTooLongError        split the batch and lower the byte budget (414, or 400 naming it)
+        ├── BodyTooLargeError      413 to an add: split the batch and lower the body's budget
         └── BatchRejectedError     any other answer: the batch's records fail, the run goes on
 
 Lower-level errors (aiohttp, ssl, OSError) are mapped to this tree in one place, the client.
@@ -201,6 +202,10 @@ class BadAnswerError(TransientApiError):
 
 class UrlTooLongError(ApiError):
     """The server refused the request-target as too long: split the batch."""
+
+
+class BodyTooLargeError(ApiError):
+    """413: the server refused the request's body as too large: split the batch."""
 
 
 class BatchRejectedError(ApiError):

@@ -40,6 +40,20 @@ EXIT_DISAGREE = 7
 EXIT_INTERRUPTED = 130
 EXIT_CLOSED_PIPE = 141
 
+MEANINGS: Mapping[int, str] = {
+    EXIT_OK: "every record removed or not found",
+    EXIT_INTERNAL: "internal error",
+    EXIT_USAGE: "refused before anything was sent",
+    EXIT_FATAL_API: "aborted by the API, or the server was down",
+    EXIT_INCOMPLETE: "finished with records left in_call, failed or pending",
+    EXIT_JOURNAL_FAILED: "the journal failed after sending started",
+    EXIT_EMPTY: "the input held no ids",
+    EXIT_DISAGREE: "verify found the API contradicting the journal",
+    EXIT_INTERRUPTED: "interrupted",
+    EXIT_CLOSED_PIPE: "the reader of stdout went away",
+}
+"""Each exit code in a few words, as the table above says it (for the HTML report)."""
+
 
 class Where(enum.Enum):
     """Where a run was when an error ended it."""

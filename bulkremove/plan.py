@@ -46,6 +46,9 @@ class Plan:
     """The kind of key sent (see :mod:`bulkremove.kinds`)."""
     query_brackets: str = "raw"
     """How the brackets of the query key are sent (the ``query_brackets`` setting)."""
+    snapshot: dict[str, Any] = field(default_factory=dict)
+    """The snapshot taken before the first DELETE (the journal's meta ``snapshot``, see
+    :mod:`bulkremove.snapshot`); empty when not decided yet."""
 
     @property
     def noun(self) -> str:
@@ -75,9 +78,7 @@ class Plan:
     @property
     def host(self) -> str:
         """The target's host, with the port when the URL names one."""
-        url = yarl.URL(self.base_url)
-        host = f"[{url.host}]" if url.host and ":" in url.host else str(url.host)
-        return f"{host}:{url.explicit_port}" if url.explicit_port else host
+        return host_of(self.base_url)
 
     @property
     def over_limit(self) -> int:
@@ -120,6 +121,8 @@ class Plan:
             f"{self.max_ids_per_request} {self.keys_word}); at least {least} "
             f"at {self.rate:g} requests/s, more if records are in calls"
         )
+        if self.snapshot:
+            out.append(snapshot_line(self.snapshot))
         if self.max_delete is not None:
             verdict = (
                 f"{self.over_limit} over: the run is refused" if self.over_limit else "within it"
@@ -149,6 +152,7 @@ class Plan:
             "over_max_delete": self.over_limit,
             "input": dict(self.input),
             "selection": dict(self.selection) or None,
+            "snapshot": dict(self.snapshot) or None,
         }
 
 
@@ -184,6 +188,7 @@ def make_plan(journal: Journal, settings: Settings, *, resumed: bool, name: str)
         selection=dict(journal.get_meta("listing") or {}),
         target=kind.name,
         query_brackets=settings.query_brackets,
+        snapshot=dict(journal.get_meta("snapshot") or {}),
     )
 
 
@@ -208,6 +213,33 @@ def selection_lines(listing: dict[str, Any], most: int = 5) -> list[str]:
     return out
 
 
+def snapshot_line(snapshot: dict[str, Any]) -> str:
+    """The snapshot of a run for people: taken or not, how, and what it costs."""
+    state, ways = snapshot.get("state"), snapshot.get("ways") or {}
+    if "selection" in ways.values():
+        return "snapshot: the selected records as listed (no request of its own)"
+    if state == "not_taken":
+        reason = snapshot.get("reason") or "not taken"
+        hint = "" if snapshot.get("setting") == "off" else "; --snapshot always takes it"
+        return f"snapshot: none taken: {reason}{hint}"
+    records = snapshot.get("records") or {}
+    how = ", ".join(
+        f"listing campaign {c} ({records.get(c)} records)" if way == "listing" else
+        f"one GET per record of campaign {c}"
+        for c, way in sorted(ways.items())
+    )  # fmt: skip
+    if state == "taken":
+        missing = snapshot.get("missing", 0)
+        return (
+            f"snapshot: taken, {how}: {snapshot.get('found', 0)} records kept, "
+            f"{missing} {'key' if missing == 1 else 'keys'} not found"
+        )
+    reason = f" ({snapshot['reason']})" if snapshot.get("reason") else ""
+    if snapshot.get("cost") is None:
+        return f"snapshot: taken before the first DELETE, at a cost not known{reason}"
+    return f"snapshot: {snapshot['cost']} GETs before the first DELETE, {how}{reason}"
+
+
 def format_duration(seconds: float) -> str:
     """``4.2 s``, ``3 min 05 s``, ``2 h 07 min``."""
     if seconds < 60:
@@ -216,3 +248,10 @@ def format_duration(seconds: float) -> str:
     if whole < 3600:
         return f"{whole // 60} min {whole % 60:02d} s"
     return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+
+
+def host_of(base_url: str) -> str:
+    """The host of ``base_url``, with the port when the URL names one: what a question names."""
+    url = yarl.URL(base_url)
+    host = f"[{url.host}]" if url.host and ":" in url.host else str(url.host)
+    return f"{host}:{url.explicit_port}" if url.explicit_port else host

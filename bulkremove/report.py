@@ -1,9 +1,10 @@
 """The report of a journal: counts per campaign and state, input figures, requests, exit code.
 
 A run by selection adds ``selection``: its filters and the listing's figures (passes, pages,
-requests, numbers held back). Built from the journal alone, so ``bulkremove report`` gives the
-same JSON for any journal, finished or not, as ``bulkremove run --report`` does at the end of a
-run.
+requests, numbers held back). ``snapshot`` is the journal's meta of that name (see
+:mod:`bulkremove.snapshot`), or None. Built from the journal alone, so ``bulkremove report``
+gives the same JSON for any journal, finished or not, as ``bulkremove run --report`` does at the
+end of a run.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from bulkremove.journal import Journal
 from bulkremove.kinds import kind_named, kind_of
-from bulkremove.plan import selection_lines
+from bulkremove.plan import selection_lines, snapshot_line
 
 STATES = ("removed", "not_found", "in_call", "failed", "pending")
 SHOWN_DISAGREEMENTS = 100
@@ -50,7 +51,9 @@ def build_report(journal: Journal, path: str) -> dict[str, Any]:
         "duration_s": round(float(journal.get_meta("duration_s") or 0.0), 3),
         "exit_code": journal.get_meta("exit_code"),
         "selection": journal.get_meta("listing"),
+        "snapshot": journal.get_meta("snapshot"),
         "verified": verified_section(journal),
+        "restore": journal.get_meta("restore"),
     }
 
 
@@ -82,16 +85,7 @@ def summary_lines(report: dict[str, Any], failed_reason: str | None = None) -> l
         # a key that matches several records: say how many records went
         + (f"  records removed: {report['records_removed']}" if kind.several_records else ""),
     ]
-    if report["not_found_after_lost_answer"]:
-        lines.append(
-            f"not found after a lost answer (probably removed by this run): "
-            f"{report['not_found_after_lost_answer']}"
-        )
-    if report["failed_after_lost_answer"]:
-        lines.append(
-            f"failed after an unreadable or lost answer (may be removed already): "
-            f"{report['failed_after_lost_answer']}"
-        )
+    lines.extend(lost_answer_lines(report))
     inp = report["input"]
     listed = f" (listed in {report['skipped_lines']})" if report.get("skipped_lines") else ""
     sent = f"requests: {report['requests']};  time: {report['duration_s']:.1f} s"
@@ -103,9 +97,27 @@ def summary_lines(report: dict[str, Any], failed_reason: str | None = None) -> l
             f"input: {inp['lines']} lines, {inp['ids']} {kind.keys_word}, "
             f"{inp['duplicates']} duplicates, {inp['invalid']} invalid{listed};  {sent}"
         )
+    if report.get("snapshot"):
+        lines.append(snapshot_line(report["snapshot"]))
     # An aborted run's error line says what to fix: resuming as it is would fail again.
     if report["state"] != "aborted":
         lines.extend(next_steps(report["journal"], totals, failed_reason))
+    return lines
+
+
+def lost_answer_lines(report: dict[str, Any]) -> list[str]:
+    """The records answered after a lost answer, when there are any: what they probably mean."""
+    lines = []
+    if report["not_found_after_lost_answer"]:
+        lines.append(
+            f"not found after a lost answer (probably removed by this run): "
+            f"{report['not_found_after_lost_answer']}"
+        )
+    if report["failed_after_lost_answer"]:
+        lines.append(
+            f"failed after an unreadable or lost answer (may be removed already): "
+            f"{report['failed_after_lost_answer']}"
+        )
     return lines
 
 

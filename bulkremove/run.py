@@ -2,13 +2,13 @@
 
 - **plan** (:mod:`bulkremove.prepared`): the settings are checked for an API root and
   credentials, the input is read into a new journal (or the journal to resume is opened, its
-  recorded settings merged under the caller's, see :mod:`bulkremove.resume`), and the run is
-  counted. A run by selection (``where``) lists its records into the journal instead
-  (:mod:`bulkremove.listing.selection`): GETs only. Nothing is sent; a dry run (:func:`plan`)
-  stops here and keeps its journal.
+  recorded settings merged under the caller's, see :mod:`bulkremove.resume`), the run is
+  counted and its snapshot planned (:mod:`bulkremove.snapshot`). A run by selection lists its
+  records into the journal instead (:mod:`bulkremove.listing.selection`): GETs only. Nothing is
+  removed; a dry run (:func:`plan`) stops here and keeps its journal.
 - **checks**: ``max_delete`` refuses a run that would send too many ids.
 - **consent**: ``confirm``, when given, is asked with the plan and may say no.
-- **execute**: the engine sends, in one task group with the signal watcher and the progress feed.
+- **execute**: the snapshot is taken; the engine sends, beside the signal watcher and progress feed.
 - **report**: the journal's counts give the report and the exit code (:mod:`bulkremove.exits`);
   the metrics file, when set, is written at the end, also for a run that failed. ``verify``
   then verifies a finished run (:func:`bulkremove.verify.job.verified_run`).
@@ -25,12 +25,13 @@ import contextlib
 import functools
 import inspect
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
+from bulkremove.clients import ClientSource, client_for
 from bulkremove.endings import aborted_line, failed_reason, journal_failed
 from bulkremove.errors import (
     BulkRemoveError,
@@ -58,19 +59,16 @@ from bulkremove.report import build_report
 from bulkremove.resume import resume_settings
 from bulkremove.settings import Settings, require_api
 from bulkremove.signals import Interrupt, watch_signals
-from bulkremove.tally import Tally, TallyingStore
+from bulkremove.snapshot import plan_snapshot, take_snapshot
+from bulkremove.tally import Tally, TallyingStore, engine_figures
 from bulkremove.verify import Verification
 from bulkremove.verify.job import verified_run
 
 if TYPE_CHECKING:
-    from bulkremove.client import Client
     from bulkremove.engine import Engine
 
 Confirm = Callable[[Plan], bool | Awaitable[bool]]
 """Asked with the plan before anything is sent; False refuses the run."""
-
-ClientSource = Callable[[Settings], Awaitable["Client | None"]]
-"""Gives a connection pool to share for a run with these settings, or None for one of its own."""
 
 _E = TypeVar("_E", bound=BaseException)
 
@@ -111,6 +109,8 @@ async def plan(
     if resume:
         settings = resume_settings(settings, resume)
     prepared = await _prepare(settings, inputs, journal, resume, dry_run=True)
+    if not prepared.plan.resumed:  # a resumed journal is left unchanged
+        prepared.journal.set_meta("plan", prepared.plan.as_dict())
     prepared.journal.close()
     return prepared.plan
 
@@ -199,7 +199,8 @@ async def execute(
 ) -> JobResult:
     """Send a prepared run and report; the journal is closed when this returns.
 
-    A resumed journal's ``in_call`` and ``failed`` records are put back to pending first.
+    A resumed journal's ``in_call`` and ``failed`` records are put back to pending first, and
+    the snapshot the plan chose is taken (or finished) before anything is sent.
     """
     if prepared.dry_run:
         prepared.journal.close()
@@ -209,6 +210,7 @@ async def execute(
         if prepared.plan.resumed:
             again = await anyio.to_thread.run_sync(journal.reset_for_resume)
             get_logger("run").info("journal_resumed", journal=str(prepared.path), retried=again)
+        await take_snapshot(prepared, client)
         return await _execute(prepared, client, handle_signals, progress)
     finally:
         journal.close()
@@ -230,14 +232,14 @@ async def _prepare(
         if not resume or selection.listing_state(resume) != selection.AGREED:
             selection.check_selection(settings, inputs)
             require_api(settings)  # listing needs credentials, even for a dry run
-            async with _client_for(settings, client) as getter:
+            async with client_for(settings, client) as getter:
                 return await selection.prepare_selection(
                     settings, getter, journal_path=journal, resume=resume, dry_run=dry_run
                 )
     prepare = functools.partial(
         prepare_run, settings, inputs=inputs, journal_path=journal, resume=resume, dry_run=dry_run
     )
-    return await anyio.to_thread.run_sync(prepare)
+    return await plan_snapshot(await anyio.to_thread.run_sync(prepare), client)
 
 
 async def _consent(confirm: Confirm, plan: Plan) -> None:
@@ -273,7 +275,8 @@ async def _execute(
     sinks: Sequence[ProgressSink],
 ) -> JobResult:
     journal = prepared.journal
-    journal.set_metas({"state": "running", "exit_code": None, "pid": os.getpid()})
+    plan = prepared.plan.as_dict()  # the HTML report shows what the last run set out to do
+    journal.set_metas({"state": "running", "exit_code": None, "pid": os.getpid(), "plan": plan})
     meter = ProgressMeter(prepared.plan.ids)
     sending = _Sending(Tally(journal))
     result: JobResult | None = None
@@ -330,11 +333,11 @@ async def _send(
     settings = prepared.settings
     try:
         try:
-            async with _client_for(settings, client) as sender, anyio.create_task_group() as group:
+            async with client_for(settings, client) as sender, anyio.create_task_group() as group:
                 store = TallyingStore(prepared.journal, sending.tally)
                 engine = Engine(settings, store, sender)
                 sending.engine = engine
-                sending.tally.requests = lambda: engine.stats.requests
+                sending.tally.figures = functools.partial(engine_figures, engine)
                 if handle_signals:
                     scope, grace = group.cancel_scope, settings.grace_period
                     group.start_soon(watch_signals, scope, engine, grace, sending.interrupt)
@@ -374,18 +377,6 @@ def _report(prepared: PreparedRun, sending: _Sending, meter: ProgressMeter) -> J
     in_call, pending, engine = totals["in_call"], totals["pending"], sending.engine
     final = measure(meter, engine, final=True, in_call=in_call, pending=pending, ending=state)
     return JobResult(report, code, prepared.plan, final, error, failed_reason(journal))
-
-
-@contextlib.asynccontextmanager
-async def _client_for(settings: Settings, source: ClientSource | None) -> AsyncIterator[Client]:
-    shared = await source(settings) if source is not None else None
-    if shared is not None:
-        yield shared
-        return
-    from bulkremove.client import Client  # the HTTP stack loads once it is needed
-
-    async with Client(settings) as own:
-        yield own
 
 
 def _first(group: BaseExceptionGroup[_E]) -> _E:

@@ -29,7 +29,7 @@ def test_slows_down_under_429_and_keeps_throttling_rare(tmp_path: Path) -> None:
     with sandbox("--campaign", "00001=1-600", "--rate-limit", "20", "--rate-burst", "3") as srv:
         done = run_cli(
             srv, ids, "--max-ids-per-request", "10", "--rate", "80", "--concurrency", "4",
-            "--log-level", "debug",
+            "--log-level", "debug", "--snapshot", "off",
             cwd=tmp_path,
         )  # fmt: skip
         stats = srv.stats()
@@ -54,7 +54,7 @@ def test_recovers_when_the_server_stops_throttling(tmp_path: Path) -> None:
         try:
             done = run_cli(
                 srv, ids, "--max-ids-per-request", "10", "--rate", "40", "--concurrency", "4",
-                "--log-level", "debug",
+                "--log-level", "debug", "--snapshot", "off",
                 cwd=tmp_path,
             )  # fmt: skip
         finally:
@@ -72,7 +72,7 @@ def told_100(tmp_path: Path, ids: int, limit: str) -> dict[str, Any]:
     with sandbox("--campaign", f"00001=1-{ids}", "--rate-limit", limit, "--rate-burst", "1") as srv:
         done = run_cli(
             srv, source, "--max-ids-per-request", "10", "--rate", "100", "--concurrency", "8",
-            cwd=tmp_path,
+            "--snapshot", "off", cwd=tmp_path,
         )  # fmt: skip
         stats = srv.stats()
     assert done.returncode == 0, done.stderr
@@ -102,7 +102,7 @@ def test_a_stated_policy_is_paced_to_without_a_search(tmp_path: Path) -> None:
     with sandbox("--campaign", "00001=1-400", *limits) as srv:
         done = run_cli(
             srv, ids, "--max-ids-per-request", "10", "--rate", "1000", "--concurrency", "8",
-            cwd=tmp_path,
+            "--snapshot", "off", cwd=tmp_path,
         )  # fmt: skip
         stats = srv.stats()
     assert done.returncode == 0, done.stderr
@@ -119,7 +119,7 @@ def test_a_retry_after_on_a_good_answer_pauses_every_worker(tmp_path: Path) -> N
     with sandbox("--campaign", "00001=1-40", *limits) as srv:
         done = run_cli(
             srv, ids, "--max-ids-per-request", "10", "--rate", "100", "--concurrency", "8",
-            cwd=tmp_path,
+            "--snapshot", "off", cwd=tmp_path,
         )  # fmt: skip
         stats = srv.stats()
     assert done.returncode == 0, done.stderr

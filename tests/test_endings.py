@@ -67,7 +67,8 @@ def test_a_journal_that_fails_mid_run_exits_5_says_resume_and_records_it(tmp_pat
         assert dry.returncode == 0, dry.stderr
         # The journal's writes fail for real once a file of it grows 48 KiB past its size now.
         limit = journal.stat().st_size + 48 * 1024
-        args = ["run", "--resume", "j.sqlite", "--max-ids-per-request", "5", "--rate", "100"]
+        args = ["run", "--resume", "j.sqlite", "--max-ids-per-request", "5", "--rate", "100",
+                "--snapshot", "off"]  # fmt: skip
         failed = bulkremove(args, cwd=tmp_path, preexec_fn=_limited(limit))
         sent = server.stats()["requests"]
         recorded = (meta(journal, "state"), meta(journal, "exit_code"))
@@ -159,7 +160,7 @@ def test_a_server_that_is_down_ends_the_run_early_and_says_so(tmp_path: Path) ->
     began = time.monotonic()
     down = run_cli(
         f"http://127.0.0.1:{port}/api", ids, "--max-ids-per-request", "10",
-        "--retry-initial", "0.5", "--retry-max", "30", cwd=tmp_path,
+        "--retry-initial", "0.5", "--retry-max", "30", "--snapshot", "off", cwd=tmp_path,
     )  # fmt: skip
     took = time.monotonic() - began
     assert down.returncode == 3, down.stderr

@@ -234,7 +234,7 @@ def test_rate_and_concurrency_are_ceilings(tmp_path: Path) -> None:
     with sandbox("--campaign", "00001=1-800", "--latency", "0.01:0.03") as server:
         done = run_cli(
             server, ids, "--max-ids-per-request", "10", "--rate", "25", "--concurrency", "3",
-            cwd=tmp_path,
+            "--snapshot", "off", cwd=tmp_path,
         )  # fmt: skip
         stats = server.stats()
     assert done.returncode == 0, done.stderr

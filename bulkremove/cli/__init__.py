@@ -9,8 +9,8 @@ found the API contradicting the journal; 130 interrupted by SIGINT or SIGTERM; 1
 stdout went away (``export ... | head``).
 
 This package owns the terminal: ``parser`` the grammar, one module per command family (``run``,
-``journals``, ``verify``, ``demo``, ``completion``, ``manpage``), ``question`` the confirmation,
-``output`` every line printed for people.
+``journals``, ``verify``, ``restore``, ``demo``, ``completion``, ``manpage``), ``question`` the
+confirmation, ``output`` every line printed for people.
 """
 
 from __future__ import annotations

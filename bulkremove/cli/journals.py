@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 from bulkremove.cli.output import write_json
 from bulkremove.errors import UsageError
 from bulkremove.exits import EXIT_OK
+from bulkremove.outputs import check_output_path
 from bulkremove.report import build_report
 from bulkremove.settings import load_settings
 
@@ -48,6 +49,13 @@ NUMBER_EXPORT_COLUMNS = (
 def report_command(args: argparse.Namespace) -> int:
     from bulkremove.journal import Journal
 
+    if args.html:
+        check_output_path("--html", args.html)
+        from bulkremove.page import write_page
+
+        with Journal.open(args.journal) as journal:
+            write_page(journal, args.journal, args.html)
+        return EXIT_OK
     with Journal.open(args.journal) as journal:
         write_json(build_report(journal, args.journal), "-")
     return EXIT_OK
@@ -57,6 +65,10 @@ def export_command(args: argparse.Namespace) -> int:
     from bulkremove.journal import STATES as JOURNAL_STATES
     from bulkremove.journal import Journal
     from bulkremove.kinds import kind_of
+
+    if args.restored:
+        return _export_restored(args)
+    args.format = args.format or "txt"
 
     if args.format == "txt" and not args.state:
         raise UsageError(
@@ -81,6 +93,36 @@ def export_command(args: argparse.Namespace) -> int:
             for values in _export_rows(journal, states, args.campaign, kind):
                 row = dict(zip(columns, values, strict=True))
                 out.write(orjson.dumps(row).decode() + "\n")
+    out.flush()
+    return EXIT_OK
+
+
+def _export_restored(args: argparse.Namespace) -> int:
+    """``export --restored``: one row per record a restore added back, or tried to."""
+    from bulkremove.journal import Journal
+    from bulkremove.kinds import kind_of
+
+    if args.state:
+        raise UsageError("--state names a removal's states: --restored exports every restore row")
+    if args.format == "txt":
+        raise UsageError("--restored exports rows: --format csv (the default) or jsonl")
+    out = sys.stdout
+    with Journal.open(args.journal) as journal:
+        kind = kind_of(journal.get_meta("settings") or {})
+        columns = ("campaign_id", kind.name, "state", "new_record_id", "detail")
+        rows = (
+            (campaign, kind.show(key), state, rid, detail or None)
+            for campaign, key, state, rid, detail in journal.restores()
+            if args.campaign is None or campaign == args.campaign
+        )
+        if args.format == "jsonl":
+            for values in rows:
+                out.write(orjson.dumps(dict(zip(columns, values, strict=True))).decode() + "\n")
+        else:
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(columns)
+            for values in rows:
+                writer.writerow([_csv_cell(value) for value in values])
     out.flush()
     return EXIT_OK
 

@@ -8,7 +8,7 @@ hidden and only refuses.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
@@ -17,6 +17,8 @@ from bulkremove.cli.completion import SHELLS, completion_command
 from bulkremove.cli.demo import demo_command
 from bulkremove.cli.journals import export_command, report_command, runs_command
 from bulkremove.cli.manpage import man_command
+from bulkremove.cli.restore import RESTORE_KEYS, restore_command
+from bulkremove.cli.restore import add_arguments as add_restore_arguments
 from bulkremove.cli.run import run_command
 from bulkremove.cli.verify import VERIFY_KEYS, verify_command
 from bulkremove.cli.verify import add_arguments as add_verify_arguments
@@ -75,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report(commands)
     _add_export(commands)
     _add_verify(commands)
+    _add_restore(commands)
     _add_runs(commands)
     _add_demo(commands)
     sandbox = commands.add_parser(
@@ -162,6 +165,12 @@ def _add_run(commands: Any) -> None:
     what.add_argument("--resume", metavar="JOURNAL", help="continue the run of this journal")
     what.add_argument("--report", metavar="PATH", help="write the JSON report here (- stdout)")
     what.add_argument(
+        "--html",
+        metavar="PATH",
+        help="write the HTML run report here at the end (- stdout): one self-contained page "
+        "with charts",
+    )
+    what.add_argument(
         "--dry-run",
         action="store_true",
         help="read, validate, dedupe and count; print the plan; send nothing. The journal is "
@@ -176,12 +185,21 @@ def _add_run(commands: Any) -> None:
 def _add_report(commands: Any) -> None:
     report = commands.add_parser(
         "report",
-        help="print the JSON report of a journal",
-        description="Print the JSON report of a journal, finished or not.",
-        epilog="example:\n  bulkremove report bulkremove-runs/20261129T020000Z-00001.sqlite",
+        help="print the JSON report of a journal, or write its HTML run report",
+        description="Print the JSON report of a journal, finished or not; with --html, write "
+        "its HTML run report instead.",
+        epilog="examples:\n  bulkremove report bulkremove-runs/20261129T020000Z-00001.sqlite\n"
+        "  bulkremove report run.sqlite --html run.html",
         formatter_class=Formatter,
     )
     report.add_argument("journal", metavar="JOURNAL", help="the journal file of a run")
+    report.add_argument(
+        "--html",
+        metavar="PATH",
+        help="write the HTML run report (plan, outcomes, charts over time, retries, exit) to "
+        "PATH (- stdout) instead of printing the JSON; one self-contained file that fetches "
+        "nothing",
+    )
     report.set_defaults(handler=report_command)
 
 
@@ -210,14 +228,41 @@ def _add_export(commands: Any) -> None:
     )
     export.add_argument("--campaign", help="only this campaign")
     export.add_argument(
-        "--format", choices=("txt", "csv", "jsonl"), default="txt", help="default txt"
+        "--restored",
+        action="store_true",
+        help="the restore's rows instead: key, state, new_record_id, detail (csv or jsonl)",
+    )
+    export.add_argument(
+        "--format",
+        choices=("txt", "csv", "jsonl"),
+        default=None,
+        help="default txt (csv with --restored)",
     )
     export.set_defaults(handler=export_command)
 
 
+def _journal_command(
+    commands: Any,
+    name: str,
+    keys: Iterable[str],
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    handler: Callable[[argparse.Namespace], int],
+    **texts: str,
+) -> None:
+    """A command on one journal that takes the settings of ``keys`` as flags beside its own."""
+    command = commands.add_parser(name, formatter_class=Formatter, **texts)
+    add_arguments(command)
+    add_setting_flags(command, [TABLE[key] for key in keys])
+    command.set_defaults(handler=handler)
+
+
 def _add_verify(commands: Any) -> None:
-    verify = commands.add_parser(
+    _journal_command(
+        commands,
         "verify",
+        VERIFY_KEYS,
+        add_verify_arguments,
+        verify_command,
         help="ask the API whether a journal is true: removed records gone, others still there",
         description="Ask the API whether what a journal says is true now: records removed or not "
         "found must be gone, records in_call or failed still there; pending ones are not "
@@ -231,11 +276,30 @@ def _add_verify(commands: Any) -> None:
         "  bulkremove verify run.sqlite --all\n\n"
         "exit codes: 0 the API agrees with every record checked; 7 it contradicts some;\n"
         "2 the journal or settings cannot be used; 3 the API refused or a GET kept failing",
-        formatter_class=Formatter,
     )
-    add_verify_arguments(verify)
-    add_setting_flags(verify, [TABLE[name] for name in VERIFY_KEYS])
-    verify.set_defaults(handler=verify_command)
+
+
+def _add_restore(commands: Any) -> None:
+    _journal_command(
+        commands,
+        "restore",
+        RESTORE_KEYS,
+        add_restore_arguments,
+        restore_command,
+        help="add back the records a journal removed, from its snapshot",
+        description="Add back the records a journal removed, as its snapshot holds them (a "
+        "--where run keeps one): status, agent, next call date and order; batch adds for CRM "
+        "campaigns, one add per record for phone campaigns. Each outcome (restored with the new "
+        "record id, already_present, failed) is kept in the journal; run it again to continue "
+        "a restore that stopped. Call history, notes and the old record ids cannot come back. "
+        "Uses the journal's settings, the password from the usual places.",
+        epilog="examples:\n"
+        "  bulkremove restore bulkremove-runs/20261129T020000Z-00001.sqlite --dry-run\n"
+        "  bulkremove restore run.sqlite --ids customers.txt --max-restore 1000 --yes\n\n"
+        "exit codes: 0 every record restored or already present; 2 refused, nothing sent (no\n"
+        "snapshot, --max-restore, no confirmation); 3 the API refused or kept failing;\n"
+        "4 records left failed or pending",
+    )
 
 
 def _add_runs(commands: Any) -> None:

@@ -36,6 +36,10 @@ def run_command(args: argparse.Namespace) -> int:
         raise UsageError("--where selects the records itself: give no --input")
     if args.report:
         check_output_path("--report", args.report)
+    if args.html:
+        check_output_path("--html", args.html)
+        if args.html == "-" and args.report == "-":
+            raise UsageError("--report - and --html - would both write to stdout: give one a file")
     stored = stored_settings(args.resume) if args.resume else None
     settings = command_settings(args, TABLE, stored)
     if not args.resume and not args.inputs and settings.where is None:
@@ -60,6 +64,8 @@ def run_command(args: argparse.Namespace) -> int:
 
     outcome = anyio.run(go)
     if isinstance(outcome, Plan):
+        if args.html:
+            write_html(outcome.journal, args.html, settings.durable)
         return _dry_run_done(outcome, args.report, settings.durable)
     lines = summary_lines(outcome.report, outcome.failed_reason)
     say(lines, event="summary", journal=outcome.report["journal"])
@@ -68,9 +74,20 @@ def run_command(args: argparse.Namespace) -> int:
         say(found.lines(), event="verified", journal=outcome.report["journal"], **found.figures())
     if args.report:
         write_json(outcome.report, args.report, durable=settings.durable)
+    if args.html:
+        write_html(outcome.report["journal"], args.html, settings.durable)
     if outcome.error:
         fail(outcome.error, int(outcome.exit_code))
     return int(outcome.exit_code)
+
+
+def write_html(journal: str, path: str, durable: bool) -> None:
+    """The HTML run report of ``journal`` to ``path``, read back from the journal."""
+    from bulkremove.journal import Journal
+    from bulkremove.page import write_page
+
+    with Journal.open(journal) as opened:
+        write_page(opened, journal, path, durable=durable)
 
 
 def command_settings(

@@ -228,6 +228,8 @@ class BatchSending:
                     # The server said when: every worker waits that long, and no longer.
                     self._limiter.pause_until(self._clock() + delay)
                 log.debug("batch_retry", attempt=attempt, delay_s=round(delay, 3), error=str(exc))
+                stats.retries += 1
+                stats.retry_wait_s += delay
                 await self._sleep(delay)
                 continue
             except BatchRejectedError as exc:

@@ -3,8 +3,9 @@
 The parts each own one concern of the one connection: removed runs
 (:mod:`~bulkremove.journal.spans`), the intake of ingested ids (:mod:`~bulkremove.journal.intake`),
 outcomes (:mod:`~bulkremove.journal.outcomes`), reads (:mod:`~bulkremove.journal.reads`),
-listings (:mod:`~bulkremove.journal.listing`) and verifications
-(:mod:`~bulkremove.journal.verified`).
+listings (:mod:`~bulkremove.journal.listing`), verifications
+(:mod:`~bulkremove.journal.verified`), the series (:mod:`~bulkremove.journal.series`) and restores
+(:mod:`~bulkremove.journal.restores`).
 
 Durability: WAL with ``synchronous=NORMAL``. A committed transaction is in the WAL file when the
 commit returns, so it survives the process being killed (even SIGKILL); only an OS crash or power
@@ -30,6 +31,7 @@ from bulkremove.journal.listing import Listings
 from bulkremove.journal.lock import lock, unlock
 from bulkremove.journal.outcomes import Outcomes
 from bulkremove.journal.reads import Reads
+from bulkremove.journal.restores import Restores
 from bulkremove.journal.schema import (
     check_header,
     check_identity,
@@ -37,10 +39,11 @@ from bulkremove.journal.schema import (
     create_schema,
     journal_mode,
 )
+from bulkremove.journal.series import SeriesRows
 from bulkremove.journal.verified import Verifications
 
 
-class Journal(Intake, Outcomes, Reads, Listings, Verifications):
+class Journal(Intake, Outcomes, Reads, Listings, Verifications, SeriesRows, Restores):
     """An open journal file. Synchronous; use from one thread at a time."""
 
     @classmethod

@@ -2,7 +2,8 @@
 
 Each page is committed on its own as it comes, so a killed listing resumes at its last page;
 once the passes agree, :meth:`Listings.keep_selection` keeps the selected records (one row each,
-as listed) and drops the pages, in one transaction.
+as listed) and drops the pages, in one transaction. A snapshot of a run from input files keeps
+its records in the same table (:meth:`Listings.add_snapshot`), a page or a few GETs at a time.
 """
 
 from __future__ import annotations
@@ -76,9 +77,30 @@ class Listings(Connection):
     ) -> None:
         """Keep the selected ``(record id, key, fields)`` of ``campaign``, drop the pages, and
         write ``meta``, in one transaction."""
+        self._keep_listed(campaign, records, meta, "keeping the selection", drop_pages=True)
+
+    def add_snapshot(
+        self,
+        campaign: str,
+        records: Iterable[tuple[int, Any, Mapping[str, Any]]],
+        meta: Mapping[str, object],
+    ) -> None:
+        """Keep ``(record id, key, fields)`` of ``campaign`` as a snapshot took them, and write
+        ``meta``, in one transaction."""
+        self._keep_listed(campaign, records, meta, "keeping a snapshot", drop_pages=False)
+
+    def _keep_listed(
+        self,
+        campaign: str,
+        records: Iterable[tuple[int, Any, Mapping[str, Any]]],
+        meta: Mapping[str, object],
+        action: str,
+        *,
+        drop_pages: bool,
+    ) -> None:
         self._check_writable()
         con = self._con
-        with self._failing("keeping the selection"):
+        with self._failing(action):
             con.execute("BEGIN IMMEDIATE")
             try:
                 key = self._campaign_key(campaign)
@@ -90,13 +112,39 @@ class Listings(Connection):
                         for record_id, value, fields in records
                     ),
                 )
-                con.execute("DELETE FROM listing_pages")
+                if drop_pages:
+                    con.execute("DELETE FROM listing_pages")
                 self.set_metas(meta)
                 con.execute("COMMIT")
             except BaseException:
                 con.rollback()
                 self._load_campaigns()
                 raise
+
+    def keys_held(self, campaign: str, keys: Iterable[int]) -> set[int]:
+        """Which of ``keys`` are records of ``campaign`` in this journal."""
+        key = self._key_of(campaign)
+        if key is None:
+            return set()
+        with self._failing("reading records"):
+            rows = self._con.execute(
+                "SELECT customer_id FROM records WHERE campaign_key = ?"
+                " AND customer_id IN (SELECT value FROM json_each(?))",
+                (key, orjson.dumps(list(keys)).decode()),
+            ).fetchall()
+        return {row[0] for row in rows}
+
+    def listed_counts(self, campaign: str) -> tuple[int, int]:
+        """How many records of ``campaign`` are kept as listed, and how many distinct keys they
+        carry."""
+        key = self._key_of(campaign)
+        if key is None:
+            return 0, 0
+        with self._failing("counting listed records"):
+            rows, keys = self._con.execute(
+                "SELECT count(*), count(DISTINCT key) FROM listed WHERE campaign_key = ?", (key,)
+            ).fetchone()
+        return int(rows), int(keys)
 
     def listed(self, campaign: str) -> Iterator[tuple[int, Any, dict[str, Any]]]:
         """``(record id, key, fields)`` of the selected records of ``campaign``, by record id."""

@@ -143,6 +143,20 @@ class Reads(Spans):
         self._cache("lost", lost)
         return dict(lost)
 
+    def call_waits(self) -> dict[str, dict[str, float]]:
+        """Records that were found in a call, by their state now: how many, and how long from
+        the first CALL_IN_PROGRESS to their last attempt (``mean_s``, ``longest_s``)."""
+        with self._failing("reading call waits"):
+            rows = self._con.execute(
+                "SELECT state, count(*), avg(last_attempt_at - first_call_at),"
+                " max(last_attempt_at - first_call_at) FROM records"
+                " WHERE first_call_at IS NOT NULL GROUP BY state ORDER BY state"
+            ).fetchall()
+        return {
+            STATES[code]: {"records": count, "mean_s": mean or 0.0, "longest_s": longest or 0.0}
+            for code, count, mean, longest in rows
+        }
+
     def id_widths(self, states: Iterable[State], campaign: str) -> dict[int, int]:
         """How many records of ``campaign`` in ``states`` have ids of each length in digits.
 

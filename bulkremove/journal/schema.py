@@ -17,9 +17,16 @@ Readable from the ``sqlite3`` shell::
                                                     -- record ids, removed runs applied
     listing_pages(listing, pass, "offset", count, at, records)  -- pages of a selection's
                                                     -- listing, until its passes agree
-    listed(campaign_key, record_id, key, fields)    -- the selected records as listed
+    listed(campaign_key, record_id, key, fields)    -- records as listed: a selection's, or the
+                                                    -- snapshot of a run from input files
     disagreements(campaign, key, state, api, at)    -- the last verification's findings: the key
                                                     -- as people read it, what the API said
+    series(run, at, width, removed, not_found, failed, requests, throttled, server_errors,
+           timeouts, connection_errors, retries, retry_wait_s, paused_s, rate, in_call)
+                                                    -- each run's figures per time bucket
+    restores(campaign_key, record_id, key, state,   -- ``bulkremove restore``: each removed record
+             new_record_id, attempts, detail, at)   -- added back (by its old record id), see
+                                                    -- :mod:`bulkremove.journal.restores`
 
 A record's key is the ``customer_id`` column: a customer id, or for a run with ``target =
 "phone_number"`` the number's key, its digits behind a sentinel ``1`` (see :mod:`bulkremove.ids`).
@@ -53,7 +60,14 @@ of ``listing_pages`` (``listing`` is ``selection``, or ``campaign`` for the whol
 phone selection checks against; ``records`` the page's records as JSON), committed as it comes,
 so a killed listing resumes at its last page. Once the passes agree, the selected records go to
 ``listed`` (one row each, ``fields`` the record as listed, JSON: the snapshot), their keys to
-``records`` as pending, and the pages are dropped.
+``records`` as pending, and the pages are dropped. A run from input files may take the same
+snapshot before its first DELETE (see :mod:`bulkremove.snapshot`; meta ``snapshot`` says whether
+and how).
+
+Each run keeps its figures over time in ``series`` (see :mod:`bulkremove.journal.series`):
+counts within each bucket (outcomes, requests, failed requests by kind, retries and the seconds
+they waited, seconds paused by Retry-After) and, at its end, the rate in force and the ids
+waiting on a call. At most 1,000 rows a run, whatever its length; the HTML report draws them.
 
 ``PRAGMA application_id`` marks the file as a bulkremove journal and ``PRAGMA user_version``
 holds the schema version. There is one schema: a file of another program, or of another schema
@@ -75,7 +89,7 @@ from bulkremove.journal.spans import RESOLVED, RESOLVED_FROM
 from bulkremove.kinds import kind_of
 
 APPLICATION_ID = int.from_bytes(b"BRMJ", "big")
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 TOOL = "bulkremove"
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -142,6 +156,36 @@ CREATE TABLE listed (
     record_id    INTEGER NOT NULL,
     key          NOT NULL,
     fields       TEXT NOT NULL,
+    PRIMARY KEY (campaign_key, record_id)
+) WITHOUT ROWID;
+CREATE TABLE series (
+    run               INTEGER NOT NULL,
+    at                REAL NOT NULL,
+    width             REAL NOT NULL,
+    removed           INTEGER NOT NULL DEFAULT 0,
+    not_found         INTEGER NOT NULL DEFAULT 0,
+    failed            INTEGER NOT NULL DEFAULT 0,
+    requests          INTEGER NOT NULL DEFAULT 0,
+    throttled         INTEGER NOT NULL DEFAULT 0,
+    server_errors     INTEGER NOT NULL DEFAULT 0,
+    timeouts          INTEGER NOT NULL DEFAULT 0,
+    connection_errors INTEGER NOT NULL DEFAULT 0,
+    retries           INTEGER NOT NULL DEFAULT 0,
+    retry_wait_s      REAL NOT NULL DEFAULT 0,
+    paused_s          REAL NOT NULL DEFAULT 0,
+    rate              REAL,
+    in_call           INTEGER,
+    PRIMARY KEY (run, at)
+) WITHOUT ROWID;
+CREATE TABLE restores (
+    campaign_key  INTEGER NOT NULL REFERENCES campaigns (id),
+    record_id     INTEGER NOT NULL,
+    key           NOT NULL,
+    state         TEXT NOT NULL DEFAULT 'pending',
+    new_record_id INTEGER,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    detail        TEXT,
+    at            REAL,
     PRIMARY KEY (campaign_key, record_id)
 ) WITHOUT ROWID;
 CREATE TABLE removed_records (

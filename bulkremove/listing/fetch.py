@@ -1,4 +1,5 @@
-"""Reading records through the API's GETs, under the same rules as the DELETEs.
+"""Reading records through the API's GETs, under the same rules as the DELETEs (and any other
+request a command sends that way: a restore's adds, through :meth:`Lister.call`).
 
 Every GET waits on a rate limiter (``rate``, ``rate_burst``; lowered on 429, 503 and time-outs
 when ``adaptive``), and a transient failure (429, 5xx, time-out, refused or dropped connection,
@@ -43,6 +44,7 @@ from bulkremove.settings import Settings
 from bulkremove.settings.where import Filters
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 
 class Getter(Protocol):
@@ -137,6 +139,16 @@ class Lister:
 
     async def _get(self, url: str, read: Callable[[bytes | None], T], *, absent: bool = False) -> T:
         """GET ``url`` until ``read`` takes its answer, retrying as the module says."""
+        label = f"GET {url.partition('?')[0]}"
+        return await self.call(label, lambda: self._getter.get(url, absent=absent), read)
+
+    async def call(self, label: str, send: Callable[[], Awaitable[A]], read: Callable[[A], T]) -> T:
+        """Send a request (``send`` makes one try) until ``read`` takes its answer, under the
+        limiter and retries of a GET; ``label`` names it in errors (``POST batch/...``).
+
+        A try may be repeated after its answer was lost: a caller whose request changes
+        something makes the repeat safe (an add answers ALREADY_EXISTS the second time).
+        """
         attempt = 0
         first = self._clock()
         while True:
@@ -145,7 +157,7 @@ class Lister:
             self.requests += 1
             sent = self._clock()
             try:
-                return self._answered(read(await self._getter.get(url, absent=absent)))
+                return self._answered(read(await send()))
             except TransientApiError as exc:
                 self._count(exc)
                 self._governor.pushed_back(exc, sent)
@@ -159,8 +171,7 @@ class Lister:
                 spent = self._clock() - first
                 if attempt >= self._max_attempts or spent + delay > self._window:
                     raise ListingFailedError(
-                        f"GET {url.partition('?')[0]} gave up after {attempt} tries in "
-                        f"{spent:.0f} s: {exc}",
+                        f"{label} gave up after {attempt} tries in {spent:.0f} s: {exc}",
                         status=exc.status,
                     ) from None
                 if self._governor.pauses_all(exc, delay):
@@ -170,7 +181,7 @@ class Lister:
             except (UrlTooLongError, BatchRejectedError) as exc:
                 self._count(exc)
                 raise ListingRefusedError(
-                    f"GET {url.partition('?')[0]} refused: {exc}", status=exc.status, body=exc.body
+                    f"{label} refused: {exc}", status=exc.status, body=exc.body
                 ) from None
 
     def _answered(self, value: T) -> T:

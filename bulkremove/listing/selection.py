@@ -110,6 +110,7 @@ class _Selecting:
         assert settings.campaign is not None
         self.campaign = settings.campaign
         self.bound = settings.max_listing_passes
+        self.setting = settings.snapshot
         self.journal = journal
         self.lister = lister
         self.filters = filters
@@ -158,7 +159,11 @@ class _Selecting:
             for record in records
         )
         inputs = {"lines": 0, "ids": added, "duplicates": len(keys) - added, "invalid": 0}
-        self.journal.keep_selection(self.campaign, rows, {**self._meta(), "input": inputs})
+        # the listed records are the snapshot (bulkremove.snapshot), whatever the setting
+        snapshot = {"state": "taken", "ways": {self.campaign: "selection"}, "cost": 0}
+        snapshot.update(setting=self.setting, found=len(records), missing=0)
+        meta = {**self._meta(), "input": inputs, "snapshot": snapshot}
+        self.journal.keep_selection(self.campaign, rows, meta)
         self.log.info("selection_agreed", records=len(records), keys=len(keys))
 
     async def _agree(self, listing: str, filters: Filters | None) -> Agreement:

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from bulkremove.sandbox.adds import AddRefused, add_customers, add_number
 from bulkremove.sandbox.bucket import TokenBucket
 from bulkremove.sandbox.config import SandboxConfig
 from bulkremove.sandbox.crm import customer_ids, remove_customers
@@ -33,11 +34,13 @@ from bulkremove.sandbox.listing import answer_customer, answer_listing, answer_s
 from bulkremove.sandbox.phone import phone_query, remove_numbers
 from bulkremove.sandbox.responses import (
     CODE_AUTHENTICATION,
+    CODE_CONFLICT,
     CODE_METHOD,
     CODE_NOT_FOUND,
     CODE_PERMISSION,
     CODE_RATE_LIMIT,
     CODE_SERVER,
+    CODE_TOO_LARGE,
     CODE_URI_TOO_LONG,
     CODE_VALIDATION,
     ValidationError,
@@ -52,7 +55,7 @@ API_ROOT = "/api"
 _CRM_DELETE = ("batch", "crm_outbounds", "records")  # around the campaign id
 _PHONE_DELETE = ("batch", "outbounds", "records")
 _LISTINGS = frozenset({(3, "crm_outbounds", "records"), (3, "outbounds", "records")})
-_REFUSALS = frozenset({400, 404, 405})
+_REFUSALS = frozenset({400, 404, 405, 409, 413})
 
 
 def _basic_credentials(header: str) -> tuple[str, str] | None:
@@ -169,7 +172,9 @@ class SandboxApp:
             )
 
         parts = request.match_info["tail"].split("/")
-        if len(parts) == 4 and (parts[0], parts[1], parts[3]) == _CRM_DELETE:
+        if request.method == "POST":
+            answer = await self._add(request, parts)
+        elif len(parts) == 4 and (parts[0], parts[1], parts[3]) == _CRM_DELETE:
             answer = self._crm_delete(request, parts[2], target)
         else:
             answer = self._route(request, parts, target)
@@ -203,6 +208,49 @@ class SandboxApp:
                 return _campaign_not_found(parts[1])
             return answer_statuses(campaign)
         return error_response(404, "unknown URI", CODE_NOT_FOUND)
+
+    async def _add(self, request: web.Request, parts: list[str]) -> web.Response:
+        """The two add endpoints; a body over ``max_body_bytes`` answers 413 unread."""
+        if len(parts) > 1 and not parts[-1]:
+            parts = parts[:-1]
+        if len(parts) == 4 and (parts[0], parts[1], parts[3]) == _CRM_DELETE:
+            name, target = parts[2], CRM
+        elif len(parts) == 3 and (parts[0], parts[2]) == ("outbounds", "records"):
+            name, target = parts[1], PHONE
+        else:
+            return self._route(request, parts, request.raw_path)  # answers 404 or 405
+        campaign = self._campaign(name, target, request.method, "POST")
+        if not isinstance(campaign, Campaign):
+            return campaign
+        limit = self.config.max_body_bytes
+        length = request.content_length
+        if limit is not None and length is not None and length > limit:
+            return error_response(413, f"body of {length} bytes exceeds {limit}", CODE_TOO_LARGE)
+        raw = await request.read()
+        if limit is not None and len(raw) > limit:
+            return error_response(413, f"body of {len(raw)} bytes exceeds {limit}", CODE_TOO_LARGE)
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            return error_response(400, f"body is not JSON: {exc}", CODE_VALIDATION)
+        agents = self.config.agents
+        known = None if agents is None else frozenset(agents)
+        created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.wall()))
+        if target == CRM:
+            try:
+                answer, added = add_customers(campaign, body, known, created)
+            except ValueError as exc:
+                return error_response(400, str(exc), CODE_VALIDATION)
+            self.stats.adds += added
+            mixed = len({entry["status"] for entry in answer.values()}) > 1
+            return json_response(answer, 207 if mixed else 200)
+        try:
+            rid = add_number(campaign, body, known, created)
+        except AddRefused as exc:
+            code = CODE_CONFLICT if exc.status == 409 else CODE_VALIDATION
+            return error_response(exc.status, str(exc), code)
+        self.stats.adds += 1
+        return json_response({"record_id": str(rid)}, 201)
 
     def _read(
         self,

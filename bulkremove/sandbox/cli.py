@@ -126,6 +126,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "Retry-After on a 200 or 5xx once the bucket is empty",
     )
     limits.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=None,
+        help="longest body of an add before 413 (default: none below aiohttp's 1 MiB)",
+    )
+    net.add_argument(
+        "--agents",
+        type=lambda text: tuple(a.strip() for a in text.split(",") if a.strip()),
+        default=None,
+        metavar="A,B",
+        help="the agents an added record may name (default: any)",
+    )
+    limits.add_argument(
         "--retry-after-http-date",
         action="store_true",
         help="send Retry-After as an HTTP date, not seconds",
@@ -187,6 +200,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
             rate_burst=args.rate_burst,
             rate_headers=args.rate_headers,
             retry_after_http_date=args.retry_after_http_date,
+            max_body_bytes=args.max_body_bytes,
+            agents=args.agents,
             error_share=args.error_share,
             latency_min_s=args.latency[0],
             latency_max_s=args.latency[1],

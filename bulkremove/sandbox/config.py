@@ -160,6 +160,10 @@ class SandboxConfig:
     """Rate-limit headers on every answer while rate-limited: ``ietf``, ``x``, ``retry``
     (Retry-After on a 200 or a 5xx once the bucket is empty) or None."""
     retry_after_http_date: bool = False
+    # The longest body an add takes before 413 (None: aiohttp's own 1 MiB); agents an added
+    # record may name (None: any).
+    max_body_bytes: int | None = None
+    agents: tuple[str, ...] | None = None
     # Faults.
     error_share: float = 0.0
     latency_min_s: float = 0.0
@@ -199,6 +203,8 @@ class SandboxConfig:
         limit = self.max_target_length
         if limit is not None and not 0 < limit < PARSER_LINE_LIMIT:
             raise ValueError(f"max_target_length={limit} must be 1..{PARSER_LINE_LIMIT - 1}")
+        if self.max_body_bytes is not None and self.max_body_bytes < 1:
+            raise ValueError(f"max_body_bytes={self.max_body_bytes} must be at least 1")
         rate = self.rate_limit
         if rate is not None and not (rate > 0 and math.isfinite(rate)):
             raise ValueError(f"rate_limit={rate} must be a positive number of requests/s")

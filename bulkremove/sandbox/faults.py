@@ -16,6 +16,7 @@ ERROR_STATUSES = (500, 502, 503)
 
 FAULT_KEYS: dict[str, tuple[type, ...]] = {
     "max_target_length": (int, type(None)),
+    "max_body_bytes": (int, type(None)),
     "rate_limit": (int, float, type(None)),
     "rate_burst": (int,),
     "rate_headers": (str, type(None)),

@@ -19,7 +19,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bulkremove.sandbox.config import RecordsSeed, SandboxConfig
-from bulkremove.sandbox.detailed import CRM, DEFAULT_SYSTEM_STATUS, Record, Rows, base_record
+from bulkremove.sandbox.detailed import (
+    CRM,
+    DEFAULT_STATUS_ID,
+    DEFAULT_SYSTEM_STATUS,
+    Record,
+    Rows,
+    base_record,
+)
 from bulkremove.sandbox.records import RangeRecords, SetRecords, records_from_seed
 from bulkremove.sandbox.responses import RECORD_ID_OFFSET
 
@@ -92,6 +99,7 @@ class Campaign:
         "overrides",
         "records",
         "rows",
+        "statuses",
         "target",
     )
 
@@ -108,6 +116,11 @@ class Campaign:
         self.target = target
         self.records = records
         self.rows = Rows(rows)
+        # status id -> system status, as the seed gave them: what an added record's status means
+        self.statuses: dict[str, str] = {}
+        for record in self.rows.by_id.values():
+            self.statuses.setdefault(record.status_id, record.system_status)
+        self.statuses.setdefault(DEFAULT_STATUS_ID, DEFAULT_SYSTEM_STATUS)
         self.overrides: dict[int, str] = {}
         self.churn: Churn | None = None  # statuses changing under the listing
         seeded_top = records.highest() + RECORD_ID_OFFSET if records.highest() else 0

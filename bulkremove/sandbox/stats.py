@@ -14,9 +14,10 @@ class Stats:
     ``ids_requested`` counts the ids of requests that got a per-id answer, duplicates included;
     ``by_outcome`` counts the entries of those answers. For the phone-number delete they count
     numbers asked, records removed and list entries, and ``phone_deletes`` its answered requests.
-    ``gets`` counts listing and single-record GETs answered. ``dropped`` counts answers withheld by
-    the drop fault (they have no status). ``per_second`` counts answers by whole seconds since the
-    first request arrived: ``[accepted, throttled]`` (throttled: 429).
+    ``gets`` counts listing and single-record GETs answered, ``adds`` records added through the
+    API. ``dropped`` counts answers withheld by the drop fault (they have no status).
+    ``per_second`` counts answers by whole seconds since the first request arrived:
+    ``[accepted, throttled]`` (throttled: 429).
     """
 
     __slots__ = (
@@ -24,6 +25,7 @@ class Stats:
         "_first",
         "_last",
         "_window",
+        "adds",
         "by_outcome",
         "by_status",
         "dropped",
@@ -52,6 +54,7 @@ class Stats:
         self.peak_in_flight = 0
         self.dropped = 0
         self.gets = 0
+        self.adds = 0
         self.phone_deletes = 0
         self.by_status: dict[int, int] = {}
         self.by_outcome: dict[Outcome, int] = dict.fromkeys(Outcome, 0)
@@ -123,6 +126,7 @@ class Stats:
             "max_target_length_seen": self.max_target_length_seen,
             "max_requests_in_1s": self.max_requests_in_1s,
             "gets": self.gets,
+            "adds": self.adds,
             "phone_deletes": self.phone_deletes,
             "sending_s": round(self._last, 3),
             "per_second": self.per_second,

@@ -298,6 +298,14 @@ class Settings:
         "records a sampled verification checks (run --verify, verify without --all)",
         metavar="N",
     )
+    snapshot: str = key(
+        "auto",
+        choice("auto", "always", "off"),
+        SAFETY,
+        "before the first DELETE, keep each record as the API lists it (what restore adds "
+        "back): always, off, or auto (when its GETs add at most a quarter to the run's "
+        "requests); a --where run always has one",
+    )
     progress_interval: float = key(
         10.0,
         float_in(0.0, 86400.0, open_low=True),
