@@ -22,7 +22,7 @@ import sys
 import aiohttp
 from yarl import URL
 
-KEY = "customer_id[]="  # brackets raw, as bulkremove sends them by default
+KEY = "customer_id%5B%5D="  # brackets encoded, as bulkremove sends them by default
 
 
 def batches(ids: list[int], path: str, max_url_length: int, max_ids: int) -> list[str]:

@@ -19,8 +19,8 @@ import orjson
 from bulkremove.errors import ConfigError, InputError
 from bulkremove.ids import MAX_ID_DIGITS, is_campaign_id
 
-QUERY_KEY = "customer_id[]="
-"""The query key of one customer id, brackets raw, as the API's own examples send it."""
+QUERY_KEY = "customer_id%5B%5D="
+"""The query key of one customer id, brackets encoded (``query_brackets = "raw"`` sends ``[]``)."""
 RAW_BRACKETS = "[]"
 ENCODED_BRACKETS = "%5B%5D"
 """The brackets percent-encoded: 4 bytes more per key, for a front server that refuses raw ones."""

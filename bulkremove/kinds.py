@@ -55,8 +55,8 @@ class Kind:
     endpoint: str
     """The batch endpoint under the API root; ``{}`` is the campaign."""
     query_key: str
-    """The query parameter of one key, encoded as sent (brackets raw unless ``query_brackets``
-    says encoded)."""
+    """The query parameter of one key, encoded as sent (brackets encoded unless
+    ``query_brackets`` says raw)."""
     wire_text: Callable[[Sequence[int]], str]
     """Keys written as sent, ``a,b,c``; raises InputError for anything not a key of this kind."""
     show: Callable[[int], str]
@@ -176,7 +176,7 @@ PHONE_NUMBER = Kind(
     keys_word="phone numbers",
     reading=PHONE_NUMBER_READING,
     endpoint="batch/outbounds/{}/records",
-    query_key="phone_number[]=",
+    query_key="phone_number%5B%5D=",
     wire_text=_phone_text,
     show=phone_number_of,
     read_answer=read_number_outcomes,
@@ -193,17 +193,17 @@ KINDS = {kind.name: kind for kind in (CUSTOMER_ID, PHONE_NUMBER)}
 
 
 def kind_named(
-    name: str | None, search_in_additional_numbers: bool = False, brackets: str = "raw"
+    name: str | None, search_in_additional_numbers: bool = False, brackets: str = "encoded"
 ) -> Kind:
     """The kind a ``target`` names (customer ids when unset, as in older settings).
 
-    ``brackets`` is the ``query_brackets`` setting: ``encoded`` sends ``%5B%5D`` for ``[]``.
+    ``brackets`` is the ``query_brackets`` setting: ``raw`` sends ``[]`` for ``%5B%5D``.
     """
     kind = KINDS[name or CUSTOMER_ID.name]
     if kind is PHONE_NUMBER and search_in_additional_numbers:
         kind = dataclasses.replace(kind, suffix="?" + SEARCH_ADDITIONAL)
-    if brackets == "encoded":
-        key = kind.query_key.replace(RAW_BRACKETS, ENCODED_BRACKETS)
+    if brackets == "raw":
+        key = kind.query_key.replace(ENCODED_BRACKETS, RAW_BRACKETS)
         kind = dataclasses.replace(kind, query_key=key)
     return kind
 
@@ -218,4 +218,4 @@ def kind_of(settings: object) -> Kind:
         target = getattr(settings, "target", None)
         search = getattr(settings, "search_in_additional_numbers", False)
         brackets = getattr(settings, "query_brackets", None)
-    return kind_named(target, bool(search), brackets or "raw")
+    return kind_named(target, bool(search), brackets or "encoded")

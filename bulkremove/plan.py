@@ -44,7 +44,7 @@ class Plan:
     """A run by selection: its filters and the listing's figures (the journal's ``listing``)."""
     target: str = "customer_id"
     """The kind of key sent (see :mod:`bulkremove.kinds`)."""
-    query_brackets: str = "raw"
+    query_brackets: str = "encoded"
     """How the brackets of the query key are sent (the ``query_brackets`` setting)."""
     snapshot: dict[str, Any] = field(default_factory=dict)
     """The snapshot taken before the first DELETE (the journal's meta ``snapshot``, see

@@ -95,8 +95,9 @@ def test_a_long_retry_after_pauses_every_worker(tmp_path: Path) -> None:
 
 
 def test_a_stated_policy_is_paced_to_without_a_search(tmp_path: Path) -> None:
-    # Told 50 times the limit, but the server states it: no search, so nothing is throttled
-    # (bar, on a slow machine, a request sent before the first answer came back).
+    # Told 50 times the limit, but the server states it: no search, so next to nothing is
+    # throttled (bar, on a loaded machine, a few requests sent before the first answer came
+    # back); a search from 50 R costs many more.
     ids = write_ids(tmp_path / "ids.txt", range(1, 401))
     limits = ("--rate-limit", "20", "--rate-burst", "2", "--rate-headers", "ietf")
     with sandbox("--campaign", "00001=1-400", *limits) as srv:
@@ -107,7 +108,7 @@ def test_a_stated_policy_is_paced_to_without_a_search(tmp_path: Path) -> None:
         stats = srv.stats()
     assert done.returncode == 0, done.stderr
     assert stats["by_status"]["200"] == 40
-    assert stats["by_status"].get("429", 0) <= 1
+    assert stats["by_status"].get("429", 0) <= 3
     assert stats["sending_s"] >= 1.7, "40 requests at 20/s, two of them the bucket's burst"
 
 

@@ -70,7 +70,7 @@ def test_add_many_adds_what_add_would(
 
 @given(ids=st.lists(narrow_ids, max_size=60))
 def test_target_length_counts_every_byte(ids: list[int]) -> None:
-    assert target_length(PATH, ids) == len(PATH) + sum(15 + len(str(i)) for i in ids)
+    assert target_length(PATH, ids) == len(PATH) + sum(19 + len(str(i)) for i in ids)
     assert target_length(PATH, iter(ids)) == target_length(PATH, ids)
 
 
@@ -90,7 +90,7 @@ def test_text_ids_are_only_refused_later() -> None:
     """Anything but ints (a journal edited by hand) is packed the slow way, not crashed on."""
     packer = Packer(PATH, 8000, 500)
     assert packer.add_many(["3&x", 4, "5"]) == 3  # type: ignore[list-item]
-    assert target_length(PATH, ["3&x"]) == len(PATH) + 15 + 3  # type: ignore[list-item]
+    assert target_length(PATH, ["3&x"]) == len(PATH) + 19 + 3  # type: ignore[list-item]
 
 
 # --- answers -------------------------------------------------------------------------------

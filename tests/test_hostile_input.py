@@ -244,7 +244,7 @@ def test_the_client_sends_only_customer_ids_in_range(ids: list[object]) -> None:
     client = Client(Settings(base_url="http://127.0.0.1:9/api", username="u", password="p"))
     if all(type(i) is int and 0 < i <= MAX_CUSTOMER_ID for i in ids):
         url = client.url("00001", ids)  # type: ignore[arg-type]
-        query = "&".join(f"customer_id[]={i}" for i in ids)
+        query = "&".join(f"customer_id%5B%5D={i}" for i in ids)
         assert url.raw_path_qs == f"/api/batch/crm_outbounds/00001/records?{query}"
     else:
         with pytest.raises(InputError, match="refusing to send customer id "):

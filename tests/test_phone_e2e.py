@@ -116,7 +116,7 @@ def test_additional_numbers_and_the_bytes_sent(tmp_path: Path) -> None:
         assert done.returncode == EXIT_OK, done.stderr
         assert remaining(server, "00007") == [3]
         sent = "/api/batch/outbounds/00007/records?search_in_additional_numbers=true"
-        sent += "&phone_number[]=0700"
+        sent += "&phone_number%5B%5D=0700"
         assert server.stats()["max_target_length_seen"] == len(sent)
     report = json.loads(bulkremove(["report", "j.sqlite"], cwd=tmp_path).stdout)
     assert report["records_removed"] == 2

@@ -137,13 +137,13 @@ def test_the_wire_bytes_of_numbers() -> None:
     keys = [key("0048500100200"), key("7"), key("600700800")]
     path = PHONE_NUMBER.path("/api", "00007")
     assert PHONE_NUMBER.target(path, keys) == (
-        "/api/batch/outbounds/00007/records?phone_number[]=0048500100200"
-        "&phone_number[]=7&phone_number[]=600700800"
+        "/api/batch/outbounds/00007/records?phone_number%5B%5D=0048500100200"
+        "&phone_number%5B%5D=7&phone_number%5B%5D=600700800"
     )
     searched = kind_named("phone_number", True)
     spath = searched.path("/api", "00007")
     assert searched.target(spath, keys[1:2]) == (
-        "/api/batch/outbounds/00007/records?search_in_additional_numbers=true&phone_number[]=7"
+        "/api/batch/outbounds/00007/records?search_in_additional_numbers=true&phone_number%5B%5D=7"
     )
 
 

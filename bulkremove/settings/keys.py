@@ -151,7 +151,7 @@ class Settings:
         metavar="BYTES",
     )
     query_brackets: str = key(
-        "raw",
+        "encoded",
         choice("raw", "encoded"),
         SENDING,
         "how the [] of customer_id[] are sent: raw (4 bytes fewer per id) or encoded (%5B%5D)",
