@@ -31,7 +31,7 @@ def client_for(base_url: str, brackets: str = "raw") -> Client:
     return Client(Settings(base_url=base_url, username="u", password="p", query_brackets=brackets))
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(
     ids=st.lists(customer_ids, max_size=400),
     budget=st.integers(min_value=100, max_value=3000),
@@ -59,7 +59,7 @@ def test_batches_keep_order_fit_limits_and_are_full(
             assert len(grown) > max_ids or target_length(path, grown, pair) > budget
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(
     ids=st.lists(
         st.one_of(st.integers(1, 999), st.integers(10**6, 10**8), customer_ids), max_size=500

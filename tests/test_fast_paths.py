@@ -42,7 +42,7 @@ narrow_ids = st.one_of(
 # --- batching ------------------------------------------------------------------------------
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(
     ids=st.lists(narrow_ids, max_size=80),
     budget=st.integers(min_value=100, max_value=1500),
@@ -134,7 +134,7 @@ entries = st.one_of(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(
     answer=st.dictionaries(customer_ids, entries, max_size=12),
     extra=st.lists(customer_ids, max_size=3),
@@ -444,7 +444,7 @@ text_lines = st.one_of(
 )
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(lines=st.lists(text_lines, min_size=1, max_size=12), newline_at_end=st.booleans())
 def test_digit_lines_take_only_runs_of_plain_ids(lines: list[bytes], newline_at_end: bool) -> None:
     chunk = b"\n".join(lines) + (b"\n" if newline_at_end else b"")

@@ -108,7 +108,7 @@ def check_invalid_lines(reader: InputReader, name: str) -> None:
         stats.check()
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     lines=st.lists(line, max_size=12),
     end=st.sampled_from([b"", b"\n", b"\r\n"]),
@@ -149,7 +149,7 @@ row = st.lists(cell, min_size=0, max_size=3).flatmap(
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     header=st.sampled_from(HEADERS),
     rows=st.lists(row, max_size=10),
@@ -185,7 +185,7 @@ def test_csv_input_yields_only_valid_ids_and_campaigns(
     check_invalid_lines(reader, str(path))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.one_of(st.sampled_from(HOSTILE_CAMPAIGNS), st.text(max_size=8)))
 def test_a_campaign_id_is_five_ascii_alphanumerics_or_refused(text: str) -> None:
     strict = CAMPAIGN.fullmatch(text) is not None
@@ -215,7 +215,7 @@ def test_a_campaign_id_is_five_ascii_alphanumerics_or_refused(text: str) -> None
             client.path(text)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.one_of(st.text(max_size=25), st.binary(max_size=25), st.sampled_from(HOSTILE_TEXT)))
 def test_a_customer_id_is_ascii_digits_or_none(text: str | bytes) -> None:
     value = parse_customer_id(text)
@@ -226,7 +226,7 @@ def test_a_customer_id_is_ascii_digits_or_none(text: str | bytes) -> None:
         assert value is None
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.lists(
         st.one_of(

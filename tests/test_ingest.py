@@ -264,7 +264,7 @@ line_bytes = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     lines=st.lists(line_bytes, max_size=40),
     end=st.sampled_from([b"", b"\n"]),
