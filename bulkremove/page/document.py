@@ -8,6 +8,7 @@ fetch, so a page opened from a mail attachment or an archive shows the same as i
 from __future__ import annotations
 
 import datetime
+import itertools
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
@@ -250,11 +251,11 @@ def _restored(counts: Mapping[str, Any] | None, journal: Journal) -> str:
     if counts is None:
         return ""
     facts = [(state, counts.get(state, 0)) for state in RESTORE_STATES]
+    left_out = itertools.chain(journal.restores("failed"), journal.restores("pending"))
     rows = [
         [escape(campaign), escape(str(key)), escape(state), escape(detail)]
-        for campaign, key, state, _, detail in journal.restores()
-        if state in ("failed", "pending")
-    ][:SHOWN_DISAGREEMENTS]
+        for campaign, key, state, _, detail in itertools.islice(left_out, SHOWN_DISAGREEMENTS)
+    ]
     left = _table(["campaign", "key", "state", "answer"], rows) if rows else ""
     return f"<section id=restored><h2>Restored</h2>{_facts(facts)}{left}</section>"
 
